@@ -1,3 +1,97 @@
-#include "verbs.h"
+/* op25b apply: plan → diff or journal → write → (validate, restart, firewall) → commit. */
+#include "cert.h"
+#include "conffile.h"
+#include "journal.h"
+#include "plan.h"
+#include "txn.h"
 #include "util.h"
-int verb_apply(const struct options *o) { (void)o; return log_err(EXIT_FAIL, "apply: not implemented yet"); }
+#include "verbs.h"
+
+/* Before the first write every failure is the input's fault (exit 2) unless the machine failed us. */
+static int exit_before_write(int r)
+{
+	return r == -ENOMEM || r == -EIO || r == -ENOSPC || r == -EBUSY ? EXIT_FAIL : EXIT_USAGE;
+}
+
+/* What identifies "the same mode with the same options": a no-change re-apply can be recognised. */
+static void options_hash(const struct options *o, const struct tls_paths *tls, char out[65])
+{
+	_cleanup_free_ char *s = strdup_printf("%s\n%s\n%s\n%s\n%s\n%s\n", mode_name(o->modes), o->postfix_dir,
+					       o->dovecot_dir, tls->cert ? tls->cert : "-",
+					       tls->key ? tls->key : "-", o->relayhost ? o->relayhost : "-");
+	sha256_hex(s ? s : "", s ? strlen(s) : 0, out);
+}
+
+static void summarize(const struct conf_set *s, unsigned mode)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->files[i]->new)
+			log_info("%s: %s %s (%zu edit%s)", mode_name(mode), s->files[i]->existed ? "changed" : "created",
+				 s->files[i]->path, s->files[i]->n_edits, s->files[i]->n_edits == 1 ? "" : "s");
+}
+
+int verb_apply(const struct options *o)
+{
+	_cleanup_(tls_paths_free) struct tls_paths tls = { 0 };
+	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
+	_cleanup_(conf_set_done) struct conf_set s = { 0 };
+	struct tx *t = NULL;
+	int r;
+
+	if ((r = tls_paths_from_options(o, &tls)) < 0)
+		return log_err(EXIT_FAIL, "out of memory");
+	if (tls.cert && cert_check(o->root, tls.cert, tls.key) < 0)
+		return EXIT_USAGE;
+
+	/* The lock covers everything from the first read to the last write. */
+	if (!o->dry_run && (r = journal_open(&j, o->root, o->state_dir, true, o->timeout_sec)) < 0)
+		return exit_before_write(r);
+	for (size_t i = 0; i < j.n; i++)
+		if (j.txs[i].pending)
+			return log_err(EXIT_FAIL, "%s: an earlier run was interrupted; run 'op25b revert' first",
+				       j.txs[i].dir);
+
+	if ((r = conf_set_init(&s, o->root)) < 0)
+		return EXIT_FAIL;
+	switch (o->modes) {
+	case MODE_SMTPS:
+		r = plan_smtps(&s, o, &tls);
+		break;
+	default:
+		r = log_err(-EINVAL, "--mode=%s: not available yet", mode_name(o->modes));
+	}
+	if (r < 0)
+		return exit_before_write(r);
+	for (size_t i = 0; i < s.n; i++)
+		if ((r = conf_render(&s, s.files[i])) < 0)
+			return exit_before_write(r);
+
+	if (!txn_has_changes(&s)) {
+		log_info("%s: already applied; nothing to change", mode_name(o->modes));
+		return EXIT_DONE;
+	}
+	if (o->dry_run) {
+		r = txn_print_diff(&s);
+		return r < 0 ? EXIT_FAIL : EXIT_DONE;
+	}
+
+	char oh[65];
+	options_hash(o, &tls, oh);
+	if ((r = journal_begin(&j, o->modes, oh, &s, &t)) < 0)
+		return EXIT_FAIL;
+	if ((r = txn_write(&s)) < 0)
+		goto rollback;
+	/* Validation, restarts and the firewall slot in here: a failure rolls everything back. */
+	if ((r = journal_commit(&j, t)) < 0)
+		goto rollback;
+	summarize(&s, o->modes);
+	if (o->root_given || o->no_restart)
+		log_info("%s: restart Postfix and Dovecot to use the new configuration", mode_name(o->modes));
+	return EXIT_DONE;
+
+rollback:
+	if (txn_rollback(&s) == 0)
+		journal_drop(&j, t);
+	return log_err(EXIT_FAIL, "%s: failed; the configuration files were put back as they were",
+		       mode_name(o->modes));
+}

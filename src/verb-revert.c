@@ -1,3 +1,169 @@
-#include "verbs.h"
+/* op25b revert: give back what was there. Newest transaction first; a file nobody touched since
+ * op25b wrote it gets its original bytes back, a file edited since gets only op25b's own edits
+ * undone (the later edits stay). */
+#include "aug.h"
+#include "conffile.h"
+#include "journal.h"
+#include "txn.h"
 #include "util.h"
-int verb_revert(const struct options *o) { (void)o; return log_err(EXIT_FAIL, "revert: not implemented yet"); }
+#include "verbs.h"
+
+/* The file as the revert goes: starts as it is on disk, then each transaction's undo is applied to
+ * it in memory; only the final content is written. */
+static int file_state(struct conf_set *s, const char *path, struct conf_file **out)
+{
+	struct conf_file *f = conf_find(s, path);
+	if (f) {
+		*out = f;
+		return 0;
+	}
+	/* 0600 for files op25b created: the only such file with a secret is the password map. */
+	int r = conf_open_raw(s, path, 0600, &f);
+	if (r < 0)
+		return r;
+	f->secret = false;
+	if (f->existed && !(f->new = malloc(f->old_len + 1)))
+		return -ENOMEM;
+	if (f->existed) {
+		memcpy(f->new, f->old, f->old_len + 1);
+		f->new_len = f->old_len;
+	}
+	*out = f;
+	return 0;
+}
+
+static int set_content(struct conf_file *f, char *data, size_t len)
+{
+	free(f->new);
+	f->new = data;
+	f->new_len = len;
+	return 0;
+}
+
+/* Undo EDITS on the current text of F by parsing it with LENS. */
+static int undo_edits(struct conf_set *s, struct conf_file *f, const struct tx_file *x, unsigned idx)
+{
+	char tree[48];
+	snprintf(tree, sizeof(tree), "/op25b/undo/%u", idx);
+	int r = aug_parse_text(s->aug, x->lens, f->new, tree, f->host_path);
+	if (r < 0)
+		return r;
+	struct conf_file scratch = { .path = f->path };
+	snprintf(scratch.tree, sizeof(scratch.tree), "%s", tree);
+	int skipped = conf_undo(s, &scratch, x->edits, x->n_edits);
+	if (skipped < 0)
+		return skipped;
+	char *text = NULL;
+	if ((r = aug_render_text(s->aug, x->lens, f->new, tree, f->host_path, &text)) < 0)
+		return r;
+	aug_rm(s->aug, tree);
+	log_info("%s: changed since op25b wrote it: undid op25b's %zu edit%s, kept the rest%s", f->path,
+		 x->n_edits - (size_t)skipped, x->n_edits - (size_t)skipped == 1 ? "" : "s",
+		 skipped ? " (some edits were changed by someone else and left)" : "");
+	return set_content(f, text, strlen(text));
+}
+
+static int revert_file(struct conf_set *s, const struct journal *j, const struct tx *t, size_t i, unsigned *seq)
+{
+	const struct tx_file *x = &t->files[i];
+	struct conf_file *f;
+	int r = file_state(s, x->path, &f);
+	if (r < 0)
+		return r;
+	bool present = f->new != NULL;
+	char h[65] = "-";
+	if (present)
+		sha256_hex(f->new, f->new_len, h);
+
+	if (present && streq(h, x->new_hash)) {
+		if (!x->existed) {
+			free(f->new);
+			f->new = NULL;
+			f->new_len = 0;
+			return 0;
+		}
+		char *orig;
+		size_t len;
+		if ((r = journal_original(j, t, i, &orig, &len)) < 0)
+			return r;
+		/* Owner and mode as they were. */
+		f->st.st_uid = x->uid;
+		f->st.st_gid = x->gid;
+		f->st.st_mode = (f->st.st_mode & ~07777u) | x->mode;
+		return set_content(f, orig, len);
+	}
+	if (present && x->existed && streq(h, x->orig_hash))
+		return 0; /* already as it was (e.g. an interrupted run) */
+	if (!present) {
+		if (x->existed)
+			log_warn("%s: removed since op25b changed it; not recreated", x->path);
+		return 0;
+	}
+	if (!x->lens) {
+		log_warn("%s: changed since op25b wrote it; left as it is", x->path);
+		return 0;
+	}
+	return undo_edits(s, f, x, (*seq)++);
+}
+
+/* Turn the in-memory results into the write plan of txn_write(): changed content, or removal. */
+static void finalize(struct conf_set *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct conf_file *f = s->files[i];
+		bool same = f->existed && f->new && f->new_len == f->old_len && memcmp(f->new, f->old, f->old_len) == 0;
+		if (!f->new && f->existed) {
+			f->remove = true;
+		} else if (same || (!f->new && !f->existed)) {
+			free(f->new);
+			f->new = NULL;
+		}
+	}
+}
+
+int verb_revert(const struct options *o)
+{
+	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
+	_cleanup_(conf_set_done) struct conf_set s = { 0 };
+	unsigned modes = o->modes ? o->modes : MODE_ALL, seq = 0, done = 0;
+	int r;
+
+	if ((r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec)) < 0)
+		return r == -EBUSY || r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+	if ((r = conf_set_init(&s, o->root)) < 0)
+		return EXIT_FAIL;
+
+	for (size_t k = j.n; k-- > 0;) {
+		const struct tx *t = &j.txs[k];
+		if (!(t->mode & modes) && !t->pending)
+			continue;
+		for (size_t i = 0; i < t->n; i++)
+			if ((r = revert_file(&s, &j, t, i, &seq)) < 0)
+				return r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+		done |= t->mode;
+	}
+	if (!done) {
+		log_info("nothing to revert");
+		return EXIT_DONE;
+	}
+	finalize(&s);
+	if (o->dry_run) {
+		/* The diff shows the way back: from what is there now to what revert would write. */
+		return txn_print_diff(&s) < 0 ? EXIT_FAIL : EXIT_DONE;
+	}
+	if ((r = txn_write(&s)) < 0)
+		return log_err(EXIT_FAIL, "revert failed; the files were left as they were");
+	for (size_t k = j.n; k-- > 0;)
+		if ((j.txs[k].mode & modes) || j.txs[k].pending)
+			if ((r = journal_drop(&j, &j.txs[k])) < 0)
+				return EXIT_FAIL;
+	for (size_t i = 0; i < s.n; i++)
+		if (s.files[i]->new || s.files[i]->remove)
+			log_info("%s %s", s.files[i]->remove ? "removed" : "restored", s.files[i]->path);
+	for (unsigned m = 1; m <= MODE_ALL; m <<= 1)
+		if (done & m)
+			log_info("%s: reverted", mode_name(m));
+	if (!txn_has_changes(&s))
+		log_info("the files already were as before");
+	return EXIT_DONE;
+}

@@ -1,0 +1,128 @@
+/* Augeas from C, the netcf way: restricted, explicit, every error turned into a file:line message. */
+#include "aug.h"
+
+#include <limits.h>
+#include <stdio.h>
+
+const char *lens_dir(char *buf, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			/* ./op25b or build/op25b in the source tree */
+			static const char *const rel[] = { "lenses", "../lenses" };
+			for (unsigned i = 0; i < ELEMENTSOF(rel); i++) {
+				char probe[PATH_MAX + 64];
+				snprintf(buf, size, "%s/%s", exe, rel[i]);
+				snprintf(probe, sizeof(probe), "%s/op25b_postfix_master.aug", buf);
+				if (access(probe, R_OK) == 0)
+					return buf;
+			}
+		}
+	}
+	snprintf(buf, size, "%s", OP25B_LENSDIR);
+	return buf;
+}
+
+int aug_open(augeas **out)
+{
+	char dir[PATH_MAX];
+	/* The search path always includes AUGEAS_LENS_LIB: drop it for this process. */
+	if (unsetenv("AUGEAS_LENS_LIB") < 0)
+		return log_err(-errno, "unsetenv: %m");
+	augeas *a = aug_init("/", lens_dir(dir, sizeof(dir)), AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD | AUG_NO_ERR_CLOSE);
+	if (!a)
+		return log_err(-ENOMEM, "cannot initialize Augeas");
+	if (aug_error(a) != AUG_NOERROR) {
+		int r = log_err(-EIO, "cannot initialize Augeas: %s", aug_error_message(a));
+		aug_close(a);
+		return r;
+	}
+	*out = a;
+	return 0;
+}
+
+/* Augeas puts text-mode errors under /augeas/text<TREE>/error. Print the first line only: lens
+ * errors can carry kilobytes of regular expression. */
+static int report_error(augeas *a, const char *tree, const char *file, const char *what)
+{
+	_cleanup_free_ char *base = strdup_printf("/augeas/text%s/error", tree);
+	const char *msg = NULL, *line = NULL, *chr = NULL;
+	if (!base)
+		return -ENOMEM;
+	_cleanup_free_ char *pm = strdup_printf("%s/message", base);
+	_cleanup_free_ char *pl = strdup_printf("%s/line", base);
+	_cleanup_free_ char *pc = strdup_printf("%s/char", base);
+	if (!pm || !pl || !pc)
+		return -ENOMEM;
+	aug_get(a, pm, &msg);
+	aug_get(a, pl, &line);
+	aug_get(a, pc, &chr);
+	if (!msg && aug_get(a, base, &msg) != 1)
+		msg = aug_error_message(a);
+	int n = msg ? (int)strcspn(msg, "\n") : 0;
+	if (line)
+		log_err(0, "%s:%s:%s: %s (%.*s)", file, line, chr ? chr : "1", what, n, msg ? msg : "");
+	else
+		log_err(0, "%s: %s (%.*s)", file, what, n, msg ? msg : "");
+	return -EBADMSG;
+}
+
+int aug_parse_text(augeas *a, const char *lens, const char *text, const char *tree, const char *file_for_msg)
+{
+	_cleanup_free_ char *node = strdup_printf("/op25b/text%s", tree);
+	if (!node)
+		return -ENOMEM;
+	if (aug_set(a, node, text) < 0)
+		return log_err(-EIO, "%s: Augeas: %s", file_for_msg ? file_for_msg : tree, aug_error_message(a));
+	if (aug_text_store(a, lens, node, tree) < 0) {
+		if (!file_for_msg)
+			return -EBADMSG; /* the caller has a fallback */
+		if (aug_error(a) != AUG_NOERROR)
+			return log_err(-EBADMSG, "%s: %s: %s", file_for_msg, aug_error_message(a),
+				       aug_error_minor_message(a) ? aug_error_minor_message(a) : "");
+		return report_error(a, tree, file_for_msg, "cannot parse");
+	}
+	return 0;
+}
+
+int aug_render_text(augeas *a, const char *lens, const char *original, const char *tree,
+		    const char *file_for_msg, char **out)
+{
+	_cleanup_free_ char *in = strdup_printf("/op25b/orig%s", tree);
+	_cleanup_free_ char *res = strdup_printf("/op25b/out%s", tree);
+	const char *v = NULL;
+	if (!in || !res)
+		return -ENOMEM;
+	if (aug_set(a, in, original) < 0)
+		return log_err(-EIO, "%s: Augeas: %s", file_for_msg, aug_error_message(a));
+	if (aug_text_retrieve(a, lens, in, tree, res) < 0) {
+		if (aug_error(a) != AUG_NOERROR)
+			return log_err(-EIO, "%s: cannot write the edited tree: %s", file_for_msg, aug_error_message(a));
+		return report_error(a, res, file_for_msg, "cannot write the edited tree");
+	}
+	if (aug_get(a, res, &v) != 1 || !v)
+		v = "";
+	*out = strdup(v);
+	aug_rm(a, in);
+	aug_rm(a, res);
+	return *out ? 0 : -ENOMEM;
+}
+
+int aug_state(augeas *a, const char *path, bool *present, const char **value)
+{
+	_cleanup_free_ char *last = strdup_printf("%s[last()]", path);
+	if (!last)
+		return -ENOMEM;
+	int n = aug_get(a, last, value);
+	if (n < 0)
+		return log_err(-EINVAL, "Augeas path %s: %s", path, aug_error_message(a));
+	*present = n == 1;
+	if (!*present)
+		*value = NULL;
+	return 0;
+}

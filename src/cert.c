@@ -1,0 +1,90 @@
+/* Certificate checks with OpenSSL: existence, PEM, key match, expiry. */
+#include "cert.h"
+
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+static void bio_freep(BIO **b) { if (*b) BIO_free(*b); }
+static void x509_freep(X509 **x) { if (*x) X509_free(*x); }
+static void pkey_freep(EVP_PKEY **k) { if (*k) EVP_PKEY_free(*k); }
+
+/* Open a PEM file under the root: a regular file, and (under --root) one that does not resolve
+ * outside it. */
+static int open_pem(const char *root, const char *path, const char *what, BIO **out)
+{
+	_cleanup_free_ char *host = path_under_root(root, path);
+	if (!host)
+		return -ENOMEM;
+	struct stat st;
+	if (stat(host, &st) < 0) {
+		if (errno == ELOOP)
+			return log_err(-EINVAL, "%s %s: symlink loop", what, path);
+		return log_err(-EINVAL, "%s %s: %m", what, path);
+	}
+	if (S_ISDIR(st.st_mode))
+		return log_err(-EINVAL, "%s %s: is a directory", what, path);
+	if (!S_ISREG(st.st_mode))
+		return log_err(-EINVAL, "%s %s: not a regular file", what, path);
+	if (!streq(root, "/")) {
+		char real[PATH_MAX], rr[PATH_MAX];
+		if (!realpath(host, real) || !realpath(root, rr))
+			return log_err(-EINVAL, "%s %s: %m", what, path);
+		size_t n = strlen(rr);
+		if (strncmp(real, rr, n) != 0 || real[n] != '/')
+			return log_err(-EINVAL, "%s %s: resolves to %s, outside --root", what, path, real);
+	}
+	*out = BIO_new_file(host, "r");
+	if (!*out)
+		return log_err(-EINVAL, "%s %s: cannot open: %m", what, path);
+	return 0;
+}
+
+int cert_check(const char *root, const char *cert, const char *key)
+{
+	_cleanup_(bio_freep) BIO *cb = NULL, *kb = NULL;
+	_cleanup_(x509_freep) X509 *x = NULL;
+	_cleanup_(pkey_freep) EVP_PKEY *k = NULL;
+	int r;
+
+	if ((r = open_pem(root, cert, "certificate", &cb)) < 0)
+		return r;
+	x = PEM_read_bio_X509(cb, NULL, NULL, NULL);
+	if (!x) {
+		ERR_clear_error();
+		return log_err(-EINVAL, "certificate %s: not a PEM certificate", cert);
+	}
+	if ((r = open_pem(root, key, "key", &kb)) < 0)
+		return r;
+	/* No passphrase callback: Postfix and Dovecot cannot use an encrypted key either. */
+	k = PEM_read_bio_PrivateKey(kb, NULL, NULL, (void *)"");
+	if (!k) {
+		ERR_clear_error();
+		return log_err(-EINVAL, "key %s: not an unencrypted PEM private key", key);
+	}
+	if (X509_check_private_key(x, k) != 1) {
+		ERR_clear_error();
+		return log_err(-EINVAL, "key %s does not match certificate %s", key, cert);
+	}
+
+	char subject[256] = "";
+	X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+	int days = 0, secs = 0;
+	const ASN1_TIME *na = X509_get0_notAfter(x);
+	if (!ASN1_TIME_diff(&days, &secs, NULL, na))
+		return log_err(-EINVAL, "certificate %s: unreadable expiry date", cert);
+	struct tm tm;
+	char when[32] = "?";
+	if (ASN1_TIME_to_tm(na, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d", &tm);
+	if (days < 0 || (days == 0 && secs < 0))
+		return log_err(-EINVAL, "certificate %s (%s) expired on %s", cert, subject, when);
+	log_info("certificate %s: %s, expires %s (in %d days)", cert, subject, when, days);
+	if (days < 14)
+		log_warn("certificate %s expires in %d days: renew it", cert, days);
+	return 0;
+}

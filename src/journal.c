@@ -1,0 +1,460 @@
+/* Journal storage: strict about its directory, durable in its writes, tolerant of nothing. */
+#include "journal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "atomic.h"
+#include "options.h"
+#include "util.h"
+
+/* ---- encoding of values in the meta file: %XX for bytes <= ' ', '%' and DEL ---- */
+
+static int enc_put(FILE *f, const char *s)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c <= ' ' || *c == '%' || *c == 0x7f)
+			fprintf(f, "%%%02X", *c);
+		else
+			fputc(*c, f);
+	return 0;
+}
+
+static char *dec(const char *s)
+{
+	char *out = malloc(strlen(s) + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		if (*s == '%' && s[1] && s[2]) {
+			char hex[3] = { s[1], s[2], 0 };
+			char *end;
+			long v = strtol(hex, &end, 16);
+			if (*end || v <= 0) {
+				free(out);
+				return NULL;
+			}
+			*o++ = (char)v;
+			s += 2;
+		} else if (*s == '%') {
+			free(out);
+			return NULL;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Node state: "-" absent, "." present without value, "=VALUE" present. */
+static void state_put(FILE *f, bool present, const char *value)
+{
+	fputc(' ', f);
+	if (!present)
+		fputc('-', f);
+	else if (!value)
+		fputc('.', f);
+	else {
+		fputc('=', f);
+		enc_put(f, value);
+	}
+}
+
+static int state_get(const char *tok, bool *present, char **value)
+{
+	*value = NULL;
+	if (streq(tok, "-")) {
+		*present = false;
+		return 0;
+	}
+	*present = true;
+	if (streq(tok, "."))
+		return 0;
+	if (tok[0] != '=')
+		return -EBADMSG;
+	*value = dec(tok + 1);
+	return *value ? 0 : -EBADMSG;
+}
+
+/* ---- state directory ---- */
+
+static int check_dir(const char *dir)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return log_err(-ELOOP, "%s: state directory is a symlink; refusing it", dir);
+	if (!S_ISDIR(st.st_mode))
+		return log_err(-ENOTDIR, "%s: state directory is not a directory", dir);
+	if (st.st_uid != geteuid())
+		return log_err(-EPERM, "%s: state directory is owned by uid %u, not by uid %u", dir,
+			       (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 077)
+		return log_err(-EPERM, "%s: state directory has mode %04o; it must be 0700", dir,
+			       (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+static void tx_free(struct tx *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct tx_file *f = &t->files[i];
+		free(f->path);
+		free(f->lens);
+		for (size_t k = 0; k < f->n_edits; k++)
+			edit_free(&f->edits[k]);
+		free(f->edits);
+	}
+	free(t->files);
+	free(t->dir);
+}
+
+void journal_close(struct journal *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		tx_free(&j->txs[i]);
+	free(j->txs);
+	free(j->dir);
+	if (j->lock_fd >= 0)
+		close(j->lock_fd); /* releases the flock */
+	*j = (struct journal){ .lock_fd = -1 };
+}
+
+static int meta_error(const char *path, unsigned line, const char *what)
+{
+	return log_err(-EBADMSG, "%s:%u: corrupted journal: %s (remove the state directory only if you "
+				 "know the files are as you want them)", path, line, what);
+}
+
+static int tx_load(const char *dir, const char *name, struct tx *t)
+{
+	_cleanup_free_ char *meta = strdup_printf("%s/%s/meta", dir, name);
+	if (!meta)
+		return -ENOMEM;
+	_cleanup_fclose_ FILE *f = fopen(meta, "re");
+	if (!f)
+		return log_err(-errno, "%s: %m", meta);
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	unsigned ln = 0;
+	while (getline(&line, &cap, f) > 0) {
+		ln++;
+		line[strcspn(line, "\n")] = '\0';
+		char *save = NULL, *kw = strtok_r(line, " ", &save);
+		if (!kw)
+			continue;
+		if (ln == 1) {
+			if (!streq(kw, "op25b-journal") || !streq(strtok_r(NULL, " ", &save), "1"))
+				return meta_error(meta, ln, "not an op25b journal of version 1");
+		} else if (streq(kw, "mode")) {
+			const char *m = strtok_r(NULL, " ", &save);
+			if (!m || mode_parse(m, &t->mode) < 0)
+				return meta_error(meta, ln, "unknown mode");
+		} else if (streq(kw, "options")) {
+			const char *h = strtok_r(NULL, " ", &save);
+			snprintf(t->opts_hash, sizeof(t->opts_hash), "%s", h ? h : "");
+		} else if (streq(kw, "file")) {
+			struct tx_file *nf = realloc(t->files, (t->n + 1) * sizeof(*nf));
+			if (!nf)
+				return -ENOMEM;
+			t->files = nf;
+			struct tx_file *x = &nf[t->n++];
+			*x = (struct tx_file){ 0 };
+			unsigned uid, gid, mode, ex, sec;
+			char *tok[8];
+			for (int i = 0; i < 8; i++)
+				tok[i] = strtok_r(NULL, " ", &save);
+			if (!tok[7] || sscanf(tok[0], "existed=%u", &ex) != 1 || sscanf(tok[1], "uid=%u", &uid) != 1 ||
+			    sscanf(tok[2], "gid=%u", &gid) != 1 || sscanf(tok[3], "mode=%o", &mode) != 1 ||
+			    sscanf(tok[4], "secret=%u", &sec) != 1 || strncmp(tok[5], "orig=", 5) ||
+			    strncmp(tok[6], "new=", 4) || strncmp(tok[7], "lens=", 5))
+				return meta_error(meta, ln, "bad file line");
+			const char *path = strtok_r(NULL, " ", &save);
+			if (!path || path[0] != '/')
+				return meta_error(meta, ln, "bad file path");
+			x->existed = ex;
+			x->secret = sec;
+			x->uid = uid;
+			x->gid = gid;
+			x->mode = mode;
+			snprintf(x->orig_hash, sizeof(x->orig_hash), "%s", tok[5] + 5);
+			snprintf(x->new_hash, sizeof(x->new_hash), "%s", tok[6] + 4);
+			x->path = dec(path);
+			x->lens = streq(tok[7] + 5, "-") ? NULL : strdup(tok[7] + 5);
+			if (!x->path || (!x->lens && !streq(tok[7] + 5, "-")))
+				return -ENOMEM;
+		} else if (streq(kw, "edit")) {
+			const char *idx = strtok_r(NULL, " ", &save), *p = strtok_r(NULL, " ", &save);
+			const char *b = strtok_r(NULL, " ", &save), *a = strtok_r(NULL, " ", &save);
+			char *end;
+			unsigned long i = idx ? strtoul(idx, &end, 10) : 0;
+			if (!a || *end || i >= t->n)
+				return meta_error(meta, ln, "bad edit line");
+			bool bp, ap;
+			_cleanup_free_ char *bv = NULL, *av = NULL, *pd = dec(p);
+			if (!pd || state_get(b, &bp, &bv) < 0 || state_get(a, &ap, &av) < 0)
+				return meta_error(meta, ln, "bad edit value");
+			struct tx_file *x = &t->files[i];
+			if (edit_append(&x->edits, &x->n_edits, pd, bp, bv, ap, av) < 0)
+				return -ENOMEM;
+		} else if (!streq(kw, "time")) {
+			return meta_error(meta, ln, "unknown line");
+		}
+	}
+	if (ln == 0 || t->mode == 0)
+		return meta_error(meta, ln, "incomplete");
+	return 0;
+}
+
+static int cmp_tx(const void *a, const void *b)
+{
+	const struct tx *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int load_all(struct journal *j)
+{
+	_cleanup_free_ char *txdir = strdup_printf("%s/tx", j->dir);
+	if (!txdir)
+		return -ENOMEM;
+	DIR *d = opendir(txdir);
+	if (!d)
+		return errno == ENOENT ? 0 : log_err(-errno, "%s: %m", txdir);
+	struct dirent *de;
+	int r = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *end;
+		unsigned long id = strtoul(de->d_name, &end, 10);
+		if (streq(end, ".tmp")) {
+			/* Never became pending: no config file was touched. */
+			_cleanup_free_ char *cmd = strdup_printf("%s/%s", txdir, de->d_name);
+			log_debug("discarding unfinished journal entry %s", de->d_name);
+			if (cmd) {
+				DIR *dd = opendir(cmd);
+				struct dirent *e2;
+				while (dd && (e2 = readdir(dd)))
+					if (e2->d_name[0] != '.')
+						unlinkat(dirfd(dd), e2->d_name, 0);
+				if (dd)
+					closedir(dd);
+				rmdir(cmd);
+			}
+			continue;
+		}
+		if (end == de->d_name || (*end && !streq(end, ".pending"))) {
+			r = log_err(-EBADMSG, "%s/%s: unexpected entry in the journal", txdir, de->d_name);
+			break;
+		}
+		struct tx *nt = realloc(j->txs, (j->n + 1) * sizeof(*nt));
+		if (!nt) {
+			r = -ENOMEM;
+			break;
+		}
+		j->txs = nt;
+		struct tx *t = &nt[j->n++];
+		*t = (struct tx){ .id = (unsigned)id, .pending = *end != '\0' };
+		t->dir = strdup_printf("%s/%s", txdir, de->d_name);
+		if (!t->dir || (r = tx_load(txdir, de->d_name, t)) < 0)
+			break;
+	}
+	closedir(d);
+	if (r == 0)
+		qsort(j->txs, j->n, sizeof(*j->txs), cmp_tx);
+	return r;
+}
+
+int journal_open(struct journal *j, const char *root, const char *state_dir, bool create, unsigned timeout)
+{
+	int r;
+	*j = (struct journal){ .lock_fd = -1 };
+	j->dir = path_under_root(root, state_dir);
+	if (!j->dir)
+		return -ENOMEM;
+	r = check_dir(j->dir);
+	if (r == -ENOENT) {
+		if (!create)
+			return 0;
+		if ((r = mkdir_p(j->dir, 0700)) < 0)
+			return log_err(r, "%s: cannot create the state directory: %s", j->dir, strerror(-r));
+		r = check_dir(j->dir);
+	}
+	if (r < 0)
+		return r == -ENOENT ? log_err(r, "%s: %s", j->dir, strerror(-r)) : r;
+
+	_cleanup_free_ char *lock = strdup_printf("%s/lock", j->dir);
+	if (!lock)
+		return -ENOMEM;
+	j->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (j->lock_fd < 0)
+		return log_err(-errno, "%s: %m", lock);
+	/* Another op25b holds it: wait, bounded, then give up cleanly. */
+	for (unsigned waited = 0;; waited++) {
+		if (flock(j->lock_fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK)
+			return log_err(-errno, "%s: flock: %m", lock);
+		if (waited == 0)
+			log_info("waiting for another op25b run to finish (%s)", lock);
+		if (waited >= timeout * 10)
+			return log_err(-EBUSY, "%s: another op25b run holds the lock; try again later", lock);
+		usleep(100 * 1000);
+	}
+	return load_all(j);
+}
+
+/* ---- writing a transaction ---- */
+
+static int write_copy(const char *dir, size_t i, const char *data, size_t len)
+{
+	_cleanup_free_ char *p = strdup_printf("%s/orig.%zu", dir, i);
+	if (!p)
+		return -ENOMEM;
+	_cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return log_err(-errno, "%s: %m", p);
+	int r = write_all(fd, data, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	return r < 0 ? log_err(r, "%s: %s", p, strerror(-r)) : 0;
+}
+
+int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struct conf_set *s, struct tx **out)
+{
+	unsigned id = j->n ? j->txs[j->n - 1].id + 1 : 1;
+	_cleanup_free_ char *txdir = strdup_printf("%s/tx", j->dir);
+	_cleanup_free_ char *tmp = strdup_printf("%s/tx/%06u.tmp", j->dir, id);
+	_cleanup_free_ char *pending = strdup_printf("%s/tx/%06u.pending", j->dir, id);
+	_cleanup_free_ char *meta = strdup_printf("%s/meta", tmp ? tmp : "");
+	int r;
+	if (!txdir || !tmp || !pending || !meta)
+		return -ENOMEM;
+	if (mkdir(txdir, 0700) < 0 && errno != EEXIST)
+		return log_err(-errno, "%s: %m", txdir);
+	if (mkdir(tmp, 0700) < 0)
+		return log_err(-errno, "%s: %m", tmp);
+
+	struct tx *nt = realloc(j->txs, (j->n + 1) * sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	j->txs = nt;
+	struct tx *t = &nt[j->n++];
+	*t = (struct tx){ .id = id, .mode = mode, .pending = true };
+	snprintf(t->opts_hash, sizeof(t->opts_hash), "%s", opts_hash);
+
+	_cleanup_fclose_ FILE *f = NULL;
+	int fd = open(meta, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		r = log_err(-errno, "%s: %m", meta);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	fprintf(f, "op25b-journal 1\nmode %s\noptions %s\ntime %lld\n", mode_name(mode), opts_hash,
+		(long long)time(NULL));
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct conf_file *c = s->files[i];
+		if (!c->new)
+			continue;
+		char oh[65] = "-", nh[65];
+		if (c->existed)
+			sha256_hex(c->old, c->old_len, oh);
+		sha256_hex(c->new, c->new_len, nh);
+		fprintf(f, "file existed=%d uid=%u gid=%u mode=%o secret=%d orig=%s new=%s lens=%s ", c->existed,
+			(unsigned)(c->existed ? c->st.st_uid : 0), (unsigned)(c->existed ? c->st.st_gid : 0),
+			(unsigned)(c->existed ? c->st.st_mode & 07777 : c->create_mode), c->secret, oh, nh,
+			c->lens ? c->lens : "-");
+		enc_put(f, c->path);
+		fputc('\n', f);
+		for (size_t e = 0; e < c->n_edits; e++) {
+			fprintf(f, "edit %zu ", k);
+			enc_put(f, c->edits[e].path);
+			state_put(f, c->edits[e].before_present, c->edits[e].before);
+			state_put(f, c->edits[e].after_present, c->edits[e].after);
+			fputc('\n', f);
+		}
+		if (c->existed && (r = write_copy(tmp, k, c->old, c->old_len)) < 0)
+			return r;
+		k++;
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+		return log_err(-errno, "%s: %m", meta);
+	if (rename(tmp, pending) < 0)
+		return log_err(-errno, "%s: %m", pending);
+	if ((r = fsync_parent_dir(pending)) < 0)
+		return r;
+	t->dir = TAKE_PTR(pending);
+	/* Re-read what was written: the in-memory tx is exactly what a later run will see. */
+	t->n = 0;
+	_cleanup_free_ char *name = strdup_printf("%06u.pending", id);
+	if (!name)
+		return -ENOMEM;
+	if ((r = tx_load(txdir, name, t)) < 0)
+		return r;
+	*out = t;
+	return 0;
+}
+
+int journal_commit(struct journal *j, struct tx *t)
+{
+	(void)j;
+	_cleanup_free_ char *final = strndup(t->dir, strlen(t->dir) - strlen(".pending"));
+	if (!final)
+		return -ENOMEM;
+	if (rename(t->dir, final) < 0)
+		return log_err(-errno, "%s: %m", t->dir);
+	int r = fsync_parent_dir(final);
+	free(t->dir);
+	t->dir = TAKE_PTR(final);
+	t->pending = false;
+	return r;
+}
+
+int journal_drop(struct journal *j, struct tx *t)
+{
+	DIR *d = opendir(t->dir);
+	if (!d)
+		return log_err(-errno, "%s: %m", t->dir);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && unlinkat(dirfd(d), de->d_name, 0) < 0) {
+			int r = log_err(-errno, "%s/%s: %m", t->dir, de->d_name);
+			closedir(d);
+			return r;
+		}
+	closedir(d);
+	if (rmdir(t->dir) < 0)
+		return log_err(-errno, "%s: %m", t->dir);
+	int r = fsync_parent_dir(t->dir);
+	size_t idx = (size_t)(t - j->txs);
+	tx_free(t);
+	memmove(&j->txs[idx], &j->txs[idx + 1], (j->n - idx - 1) * sizeof(*j->txs));
+	j->n--;
+	return r;
+}
+
+int journal_original(const struct journal *j, const struct tx *t, size_t i, char **data, size_t *len)
+{
+	(void)j;
+	_cleanup_free_ char *p = strdup_printf("%s/orig.%zu", t->dir, i);
+	if (!p)
+		return -ENOMEM;
+	int r = read_file(p, true, data, len);
+	if (r < 0)
+		return log_err(r, "%s: %s", p, strerror(-r));
+	char h[65];
+	sha256_hex(*data, *len, h);
+	if (!streq(h, t->files[i].orig_hash)) {
+		free(*data);
+		*data = NULL;
+		return log_err(-EBADMSG, "%s: corrupted journal: the copy does not match its recorded hash", p);
+	}
+	return 0;
+}

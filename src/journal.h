@@ -1,0 +1,55 @@
+/* The journal: one directory per transaction under STATE/tx/, holding byte copies of every file
+ * before op25b changed it, hashes of what op25b wrote, and op25b's own edits. A transaction is
+ * written as N.tmp, becomes N.pending before the first config file is touched, and N once every
+ * file is written; a pending one found later (a crash) is rolled back. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "conffile.h"
+
+struct tx_file {
+	char *path;                 /* target-system path */
+	char *lens;                 /* NULL: raw file */
+	bool existed, secret;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	char orig_hash[65], new_hash[65];
+	struct edit *edits;
+	size_t n_edits;
+};
+
+struct tx {
+	unsigned id;
+	unsigned mode;
+	bool pending;
+	char opts_hash[65];
+	char *dir;
+	struct tx_file *files;
+	size_t n;
+};
+
+struct journal {
+	char *dir;                  /* ROOT/STATE */
+	int lock_fd;
+	struct tx *txs;             /* ascending id */
+	size_t n;
+};
+
+/* Check (and with CREATE, make) the state dir: a real directory, owned by us, 0700, and take the
+ * lock (waiting at most TIMEOUT seconds for another op25b). Loads every transaction. Without
+ * CREATE a missing state dir is an empty journal. Errors in the state dir are usage errors (-EINVAL
+ * family) with the file named. */
+int journal_open(struct journal *j, const char *root, const char *state_dir, bool create, unsigned timeout);
+void journal_close(struct journal *j);
+
+/* Write transaction for MODE with the originals of every changed file in S; returns it pending. */
+int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struct conf_set *s, struct tx **out);
+int journal_commit(struct journal *j, struct tx *t);
+/* Forget a transaction (after rollback or revert). */
+int journal_drop(struct journal *j, struct tx *t);
+
+/* The original bytes of file I of T. */
+int journal_original(const struct journal *j, const struct tx *t, size_t i, char **data, size_t *len);

@@ -1,0 +1,100 @@
+/* smtps: implicit TLS on 465 for clients (Postfix), IMAPS/POP3S (Dovecot). */
+#include "dovecot.h"
+#include "plan.h"
+#include "postfix.h"
+#include "util.h"
+
+int tls_paths_from_options(const struct options *o, struct tls_paths *t)
+{
+	*t = (struct tls_paths){ 0 };
+	if (o->domain) {
+		t->cert = strdup_printf("/etc/letsencrypt/live/%s/fullchain.pem", o->domain);
+		t->key = strdup_printf("/etc/letsencrypt/live/%s/privkey.pem", o->domain);
+	} else if (o->cert) {
+		t->cert = strdup(o->cert);
+		t->key = strdup(o->key);
+	} else {
+		return 0;
+	}
+	return t->cert && t->key ? 0 : -ENOMEM;
+}
+
+void tls_paths_free(struct tls_paths *t)
+{
+	free(t->cert);
+	free(t->key);
+	*t = (struct tls_paths){ 0 };
+}
+
+/* Security levels that already offer (or require) TLS: never lowered to "may". */
+static bool tls_level_sufficient(const char *v)
+{
+	static const char *const ok[] = { "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure" };
+	for (size_t i = 0; v && i < ELEMENTSOF(ok); i++)
+		if (streq(v, ok[i]))
+			return true;
+	return false;
+}
+
+static int plan_main_cf(struct conf_set *s, struct conf_file *m, const struct tls_paths *tls)
+{
+	bool present;
+	const char *v;
+	int r;
+
+	if ((r = conf_set(s, m, "smtpd_tls_cert_file", tls->cert)) < 0 ||
+	    (r = conf_set(s, m, "smtpd_tls_key_file", tls->key)) < 0)
+		return r;
+	/* An existing session cache is the admin's choice (and its table type the system's). */
+	if ((r = conf_get(s, m, "smtpd_tls_session_cache_database", &present, &v)) < 0)
+		return r;
+	if (!present && (r = conf_set(s, m, "smtpd_tls_session_cache_database",
+				      "btree:${data_directory}/smtpd_scache")) < 0)
+		return r;
+	/* smtpd_use_tls is obsolete (Postfix 3.9 warns it will go): smtpd_tls_security_level says it. */
+	if ((r = conf_remove(s, m, "smtpd_use_tls")) < 0)
+		return r;
+	if ((r = conf_get(s, m, "smtpd_tls_security_level", &present, &v)) < 0)
+		return r;
+	if (!present || !tls_level_sufficient(v))
+		if ((r = conf_set(s, m, "smtpd_tls_security_level", "may")) < 0)
+			return r;
+	return 0;
+}
+
+static int plan_master_cf(struct conf_set *s, struct conf_file *m)
+{
+	/* Postfix up to 3.6 ships "#smtps", 3.7+ upstream "#submissions"; both mean port 465. */
+	static const char *const names[] = { "submissions", "smtps", NULL };
+	static const char *const after[] = { "submission", "smtp", NULL };
+	_cleanup_free_ char *rel = NULL, *syslog = NULL;
+	int r;
+
+	if ((r = master_find(s, m, names, &rel)) < 0)
+		return r;
+	if (!rel && (r = master_add(s, m, "smtps", after, &rel)) < 0)
+		return r;
+	size_t namelen = strcspn(rel, "[");
+	if (!(syslog = strdup_printf("postfix/%.*s", (int)namelen, rel)))
+		return -ENOMEM;
+	const struct master_opt opts[] = {
+		{ "syslog_name", syslog, true },
+		{ "smtpd_tls_wrappermode", "yes", false },
+		{ "smtpd_sasl_auth_enable", "yes", false },
+		{ "smtpd_relay_restrictions", "permit_sasl_authenticated,reject", false },
+	};
+	return master_enable(s, m, rel, opts, ELEMENTSOF(opts));
+}
+
+int plan_smtps(struct conf_set *s, const struct options *o, const struct tls_paths *tls)
+{
+	struct conf_file *main_cf, *master_cf;
+	bool dovecot;
+	int r;
+
+	if ((r = postfix_open(s, o->postfix_dir, &main_cf, &master_cf)) < 0)
+		return r;
+	if ((r = plan_main_cf(s, main_cf, tls)) < 0 || (r = plan_master_cf(s, master_cf)) < 0)
+		return r;
+	return dovecot_plan_ssl(s, o->dovecot_dir, tls->cert, tls->key, &dovecot);
+}

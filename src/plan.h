@@ -1,0 +1,15 @@
+/* Plans: from the mode, the options and what is on disk, the edits each file needs (pure: they
+ * change Augeas trees in memory, nothing on disk). */
+#pragma once
+#include "conffile.h"
+#include "options.h"
+
+/* The certificate and key a run uses, as paths on the target system (from --cert/--key or
+ * --domain). NULL when none was given. */
+struct tls_paths {
+	char *cert, *key;
+};
+int tls_paths_from_options(const struct options *o, struct tls_paths *t);
+void tls_paths_free(struct tls_paths *t);
+
+int plan_smtps(struct conf_set *s, const struct options *o, const struct tls_paths *tls);

@@ -1,0 +1,199 @@
+/* Postfix configuration edits. */
+#include "postfix.h"
+
+#include <sys/stat.h>
+
+#include "util.h"
+
+int postfix_open(struct conf_set *s, const char *postfix_dir, struct conf_file **main_cf, struct conf_file **master_cf)
+{
+	_cleanup_free_ char *host = path_under_root(s->root, postfix_dir);
+	_cleanup_free_ char *mainp = strdup_printf("%s/main.cf", postfix_dir);
+	_cleanup_free_ char *masterp = strdup_printf("%s/master.cf", postfix_dir);
+	struct stat st;
+	int r;
+	if (!host || !mainp || !masterp)
+		return -ENOMEM;
+	if (stat(host, &st) < 0 || !S_ISDIR(st.st_mode))
+		return log_err(-ENOENT, "%s: no Postfix configuration directory here (--postfix-dir, --root)", host);
+	/* master.cf must exist (Postfix cannot run without it); main.cf may not, on a Debian system
+	 * installed with "No configuration": op25b then creates it. */
+	if ((r = conf_open(s, masterp, POSTFIX_MASTER_LENS, true, master_cf)) < 0)
+		return r;
+	return conf_open(s, mainp, POSTFIX_MAIN_LENS, false, main_cf);
+}
+
+/* "/op25b/tree/1/smtps[2]" -> "smtps[2]" */
+static char *rel_of(const struct conf_file *m, const char *abs)
+{
+	size_t n = strlen(m->tree);
+	return strdup(strncmp(abs, m->tree, n) == 0 && abs[n] == '/' ? abs + n + 1 : abs);
+}
+
+static int match_rel(struct conf_set *s, struct conf_file *m, const char *expr, char ***rels, int *n)
+{
+	_cleanup_free_ char *q = conf_node(m, expr);
+	char **abs = NULL;
+	if (!q)
+		return -ENOMEM;
+	*n = aug_match(s->aug, q, &abs);
+	if (*n < 0)
+		return log_err(-EINVAL, "Augeas match %s failed", expr);
+	*rels = calloc((size_t)*n + 1, sizeof(char *));
+	int r = *rels ? 0 : -ENOMEM;
+	for (int i = 0; i < *n; i++) {
+		if (r == 0 && !((*rels)[i] = rel_of(m, abs[i])))
+			r = -ENOMEM;
+		free(abs[i]);
+	}
+	free(abs);
+	return r;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static bool has_child(struct conf_set *s, struct conf_file *m, const char *rel, const char *child)
+{
+	_cleanup_free_ char *p = strdup_printf("%s/%s/%s", m->tree, rel, child);
+	return p && aug_match(s->aug, p, NULL) > 0;
+}
+
+int master_find(struct conf_set *s, struct conf_file *m, const char *const *names, char **rel)
+{
+	char *disabled = NULL;
+	*rel = NULL;
+	for (size_t k = 0; names[k]; k++) {
+		_cleanup_free_ char *expr = strdup_printf("%s[type = 'inet']", names[k]);
+		char **v = NULL;
+		int n, r;
+		if (!expr)
+			return -ENOMEM;
+		if ((r = match_rel(s, m, expr, &v, &n)) < 0) {
+			strv_free(v);
+			free(disabled);
+			return r;
+		}
+		for (int i = 0; i < n; i++) {
+			if (!has_child(s, m, v[i], "disabled")) {
+				*rel = strdup(v[i]);
+				strv_free(v);
+				free(disabled);
+				return *rel ? 0 : -ENOMEM;
+			}
+			if (!disabled)
+				disabled = strdup(v[i]);
+		}
+		strv_free(v);
+	}
+	*rel = disabled;
+	return 0;
+}
+
+/* The option node to use: an active one if there is one, else the first commented one. */
+static int find_option(struct conf_set *s, struct conf_file *m, const char *rel, const char *name, char **opt)
+{
+	_cleanup_free_ char *expr = strdup_printf("%s/%s", rel, name);
+	char **v = NULL;
+	int n, r;
+	*opt = NULL;
+	if (!expr)
+		return -ENOMEM;
+	if ((r = match_rel(s, m, expr, &v, &n)) < 0) {
+		strv_free(v);
+		return r;
+	}
+	for (int i = 0; i < n && !*opt; i++)
+		if (!has_child(s, m, v[i], "disabled"))
+			*opt = strdup(v[i]);
+	if (!*opt && n > 0)
+		*opt = strdup(v[0]);
+	strv_free(v);
+	return n > 0 && !*opt ? -ENOMEM : 0;
+}
+
+int master_enable(struct conf_set *s, struct conf_file *m, const char *rel, const struct master_opt *opts, size_t n)
+{
+	int r;
+	_cleanup_free_ char *marker = strdup_printf("%s/disabled", rel);
+	if (!marker)
+		return -ENOMEM;
+	if ((r = conf_remove(s, m, marker)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *opt = NULL;
+		if ((r = find_option(s, m, rel, opts[i].name, &opt)) < 0)
+			return r;
+		if (!opt) {
+			_cleanup_free_ char *p = strdup_printf("%s/%s", rel, opts[i].name);
+			if (!p)
+				return -ENOMEM;
+			if ((r = conf_set(s, m, p, opts[i].value)) < 0)
+				return r;
+			continue;
+		}
+		_cleanup_free_ char *om = strdup_printf("%s/disabled", opt);
+		if (!om)
+			return -ENOMEM;
+		if ((r = conf_remove(s, m, om)) < 0)
+			return r;
+		if (!opts[i].keep_value && (r = conf_set(s, m, opt, opts[i].value)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int master_add(struct conf_set *s, struct conf_file *m, const char *name, const char *const *after_names, char **rel)
+{
+	const char *chroot = "n";
+	bool present;
+	int r = conf_get(s, m, "smtp[type = 'inet']/chroot", &present, &chroot);
+	if (r < 0)
+		return r;
+	if (!present || !chroot)
+		chroot = "n";
+	_cleanup_free_ char *chroot_copy = strdup(chroot);
+	if (!chroot_copy)
+		return -ENOMEM;
+
+	char *anchor = NULL;
+	for (size_t k = 0; after_names[k] && !anchor; k++) {
+		_cleanup_free_ char *expr = strdup_printf("%s[type = 'inet'][last()]", after_names[k]);
+		char **v = NULL;
+		int n;
+		if (!expr)
+			return -ENOMEM;
+		if ((r = match_rel(s, m, expr, &v, &n)) < 0) {
+			strv_free(v);
+			return r;
+		}
+		if (n > 0)
+			anchor = strdup(v[n - 1]);
+		strv_free(v);
+	}
+	if (anchor) {
+		r = conf_insert(s, m, anchor, false, name);
+		free(anchor);
+		if (r < 0)
+			return r;
+	} else if ((r = conf_set(s, m, name, NULL)) < 0) {
+		return r;
+	}
+	/* Order matters: the lens writes the fields in this order. */
+	const char *fields[][2] = { { "type", "inet" }, { "private", "n" }, { "unprivileged", "-" },
+				    { "chroot", chroot_copy }, { "wakeup", "-" }, { "limit", "-" },
+				    { "command", "smtpd" } };
+	for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+		_cleanup_free_ char *p = strdup_printf("%s[1]/%s", name, fields[i][0]);
+		if (!p)
+			return -ENOMEM;
+		if ((r = conf_set(s, m, p, fields[i][1])) < 0)
+			return r;
+	}
+	*rel = strdup_printf("%s[1]", name);
+	return *rel ? 0 : -ENOMEM;
+}

@@ -1,0 +1,136 @@
+/* Apply-or-nothing file writes, and the dry-run diff. */
+#include "txn.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include "atomic.h"
+#include "util.h"
+
+extern char **environ;
+
+bool txn_has_changes(const struct conf_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->files[i]->new || s->files[i]->remove)
+			return true;
+	return false;
+}
+
+static int write_one(struct conf_file *f)
+{
+	const char *expect = f->existed ? f->old : NULL;
+	if (f->remove)
+		return atomic_remove(f->host_path, expect, f->old_len);
+	return atomic_replace(f->host_path, f->new, f->new_len, f->existed ? &f->st : NULL, f->create_mode,
+			      expect, f->old_len);
+}
+
+int txn_rollback(struct conf_set *s)
+{
+	int ret = 0;
+	for (size_t i = s->n; i-- > 0;) {
+		struct conf_file *f = s->files[i];
+		int r;
+		if (!f->written)
+			continue;
+		if (!f->existed)
+			r = atomic_remove(f->host_path, f->new, f->new_len);
+		else
+			r = atomic_replace(f->host_path, f->old, f->old_len, &f->st, 0, f->remove ? NULL : f->new,
+					   f->remove ? 0 : f->new_len);
+		if (r < 0)
+			ret = log_err(r, "%s: could not be put back; the journal still holds its original", f->host_path);
+		else
+			f->written = false;
+	}
+	return ret;
+}
+
+int txn_write(struct conf_set *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct conf_file *f = s->files[i];
+		if (!f->new && !f->remove)
+			continue;
+		int r = write_one(f);
+		if (r < 0) {
+			txn_rollback(s);
+			return r;
+		}
+		f->written = true;
+		log_debug("wrote %s", f->host_path);
+	}
+	return 0;
+}
+
+static int dump(const char *dir, const char *name, const char *data, size_t len, char **path)
+{
+	*path = strdup_printf("%s/%s", dir, name);
+	if (!*path)
+		return -ENOMEM;
+	_cleanup_close_ int fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return log_err(-errno, "%s: %m", *path);
+	return write_all(fd, data, len);
+}
+
+/* diff(1) does the formatting: one well-known tool, no home-made diff algorithm. */
+static int diff_one(const struct conf_file *f, const char *dir)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL, *la = NULL, *lb = NULL;
+	int r;
+	if ((r = dump(dir, "a", f->old, f->old_len, &a)) < 0 ||
+	    (r = dump(dir, "b", f->remove ? "" : f->new, f->remove ? 0 : f->new_len, &b)) < 0)
+		goto out;
+	const char *rel = f->path + (f->path[0] == '/');
+	la = f->existed ? strdup_printf("a/%s", rel) : strdup("/dev/null");
+	lb = f->remove ? strdup("/dev/null") : strdup_printf("b/%s", rel);
+	if (!la || !lb) {
+		r = -ENOMEM;
+		goto out;
+	}
+	fflush(stdout);
+	char *argv[] = { "diff", "-u", "--label", la, "--label", lb, a, b, NULL };
+	pid_t pid;
+	r = posix_spawnp(&pid, "diff", NULL, NULL, argv, environ);
+	if (r != 0) {
+		r = log_err(-r, "cannot run diff: %s", strerror(r));
+		goto out;
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			r = log_err(-errno, "waitpid: %m");
+			goto out;
+		}
+	r = WIFEXITED(status) && WEXITSTATUS(status) <= 1 ? 0 : log_err(-EIO, "diff failed");
+out:
+	if (a)
+		unlink(a);
+	if (b)
+		unlink(b);
+	return r;
+}
+
+int txn_print_diff(const struct conf_set *s)
+{
+	char dir[] = "/tmp/op25b-diff-XXXXXX";
+	if (!mkdtemp(dir))
+		return log_err(-errno, "mkdtemp: %m");
+	int r = 0;
+	for (size_t i = 0; i < s->n && r == 0; i++) {
+		const struct conf_file *f = s->files[i];
+		if (!f->new && !f->remove)
+			continue;
+		if (f->secret) {
+			printf("%s %s (contents not shown: it holds a secret)\n",
+			       f->remove ? "remove" : f->existed ? "rewrite" : "create", f->path);
+			continue;
+		}
+		r = diff_one(f, dir);
+	}
+	rmdir(dir);
+	return r;
+}
