@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include "aug.h"
 #include "util.h"
 
 /* Facts read from dovecot.conf's lines without parsing it (2.4's syntax defeats the lens):
@@ -10,6 +11,7 @@
 struct dovecot_facts {
 	bool v24;
 	bool includes_confd;
+	bool ssl_after_include; /* dovecot.conf sets ssl_server* after including conf.d */
 };
 
 static void scan_main(const char *text, struct dovecot_facts *f)
@@ -22,6 +24,8 @@ static void scan_main(const char *text, struct dovecot_facts *f)
 			f->v24 = true;
 		if (strncmp(l, "!include", 8) == 0 && memmem(l, n, "conf.d/*.conf", 13))
 			f->includes_confd = true;
+		else if (f->includes_confd && strncmp(l, "ssl_server", 10) == 0)
+			f->ssl_after_include = true;
 	}
 }
 
@@ -36,6 +40,9 @@ static int set_cert_key(struct conf_set *s, struct conf_file *f, bool v24, const
 {
 	int r;
 	if (v24) {
+		/* 2.4 refuses the old names ("Unknown setting"): they go, journaled. */
+		if ((r = conf_remove(s, f, "ssl_cert")) < 0 || (r = conf_remove(s, f, "ssl_key")) < 0)
+			return r;
 		if ((r = conf_set(s, f, "ssl_server_cert_file", cert)) < 0)
 			return r;
 		return conf_set(s, f, "ssl_server_key_file", key);
@@ -46,6 +53,30 @@ static int set_cert_key(struct conf_set *s, struct conf_file *f, bool v24, const
 	if ((r = conf_set(s, f, "ssl_cert", c)) < 0)
 		return r;
 	return conf_set(s, f, "ssl_key", k);
+}
+
+/* The drop-in is op25b's own file, written whole. Its text is checked with the Dovecot lens, so a
+ * value can never break the syntax. (The stock lens also cannot start from an empty file.) */
+static int plan_dropin(struct conf_set *s, const char *path, const char *cert, const char *key)
+{
+	struct conf_file *f;
+	int r = conf_open_raw(s, path, 0644, &f);
+	if (r < 0)
+		return r;
+	f->secret = false;
+	_cleanup_free_ char *text = strdup_printf("# Written by op25b (apply --mode=smtps); 'op25b revert' removes it.\n"
+						  "ssl_server_cert_file = %s\n"
+						  "ssl_server_key_file = %s\n", cert, key);
+	if (!text)
+		return -ENOMEM;
+	if ((r = aug_parse_text(s->aug, DOVECOT_LENS, text, "/op25b/dropin", path)) < 0)
+		return r;
+	aug_rm(s->aug, "/op25b/dropin");
+	if (f->existed && streq(f->old, text))
+		return 0;
+	f->new_len = strlen(text);
+	f->new = TAKE_PTR(text);
+	return 0;
 }
 
 int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *cert, const char *key, bool *found)
@@ -78,12 +109,13 @@ int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *ce
 		/* 2.4 block syntax: leave the file alone and add a drop-in that the conf.d include picks
 		 * up last. "ssl" itself is not written there: 2.4 defaults to yes, and the file we
 		 * cannot read may say "required", which must not be lowered. */
+		/* Later settings win in 2.4: a drop-in would lose against these. */
+		if (facts.ssl_after_include)
+			return log_err(-EINVAL, "%s: sets ssl_server after including conf.d, in 2.4 block syntax that "
+						"op25b cannot edit: set cert_file = %s and key_file = %s there by hand",
+				       host_main, cert, key);
 		log_info("Dovecot: %s uses 2.4 block syntax; writing %s instead", target, dropin);
-		if ((r = conf_open(s, dropin, DOVECOT_LENS, false, &f)) < 0)
-			return r;
-		if ((r = conf_set(s, f, "#comment", "Written by op25b (apply --mode=smtps); op25b revert removes it.")) < 0)
-			return r;
-		return set_cert_key(s, f, true, cert, key);
+		return plan_dropin(s, dropin, cert, key);
 	}
 	if (r == -EBADMSG) /* parse again, this time saying where and why */
 		return conf_open(s, target, DOVECOT_LENS, true, &f);

@@ -42,13 +42,13 @@ static int plan_main_cf(struct conf_set *s, struct conf_file *m, const struct tl
 	const char *v;
 	int r;
 
-	if ((r = conf_set(s, m, "smtpd_tls_cert_file", tls->cert)) < 0 ||
-	    (r = conf_set(s, m, "smtpd_tls_key_file", tls->key)) < 0)
+	if ((r = main_cf_set(s, m, "smtpd_tls_cert_file", tls->cert)) < 0 ||
+	    (r = main_cf_set(s, m, "smtpd_tls_key_file", tls->key)) < 0)
 		return r;
 	/* An existing session cache is the admin's choice (and its table type the system's). */
 	if ((r = conf_get(s, m, "smtpd_tls_session_cache_database", &present, &v)) < 0)
 		return r;
-	if (!present && (r = conf_set(s, m, "smtpd_tls_session_cache_database",
+	if (!present && (r = main_cf_set(s, m, "smtpd_tls_session_cache_database",
 				      "btree:${data_directory}/smtpd_scache")) < 0)
 		return r;
 	/* smtpd_use_tls is obsolete (Postfix 3.9 warns it will go): smtpd_tls_security_level says it. */
@@ -57,7 +57,7 @@ static int plan_main_cf(struct conf_set *s, struct conf_file *m, const struct tl
 	if ((r = conf_get(s, m, "smtpd_tls_security_level", &present, &v)) < 0)
 		return r;
 	if (!present || !tls_level_sufficient(v))
-		if ((r = conf_set(s, m, "smtpd_tls_security_level", "may")) < 0)
+		if ((r = main_cf_set(s, m, "smtpd_tls_security_level", "may")) < 0)
 			return r;
 	return 0;
 }

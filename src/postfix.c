@@ -197,3 +197,20 @@ int master_add(struct conf_set *s, struct conf_file *m, const char *name, const 
 	*rel = strdup_printf("%s[1]", name);
 	return *rel ? 0 : -ENOMEM;
 }
+
+int main_cf_set(struct conf_set *s, struct conf_file *m, const char *key, const char *value)
+{
+	_cleanup_free_ char *q = conf_node(m, key);
+	if (!q)
+		return -ENOMEM;
+	int n = aug_match(s->aug, q, NULL), r;
+	/* Earlier duplicates take the same value: Postfix warns when they differ. */
+	for (int i = 1; i < n; i++) {
+		_cleanup_free_ char *p = strdup_printf("%s[%d]", key, i);
+		if (!p)
+			return -ENOMEM;
+		if ((r = conf_set(s, m, p, value)) < 0)
+			return r;
+	}
+	return conf_set(s, m, key, value);
+}

@@ -16,6 +16,9 @@ struct master_opt {
 	bool keep_value;
 };
 
+/* Set main.cf KEY to VALUE: the effective (last) entry and any earlier duplicates, or append it. */
+int main_cf_set(struct conf_set *s, struct conf_file *m, const char *key, const char *value);
+
 int postfix_open(struct conf_set *s, const char *postfix_dir, struct conf_file **main_cf, struct conf_file **master_cf);
 
 /* Find the inet service with one of NAMES, preferring an active one to a commented-out one.
