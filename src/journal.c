@@ -112,6 +112,10 @@ static void tx_free(struct tx *t)
 	}
 	free(t->files);
 	free(t->dir);
+	for (size_t i = 0; i < t->n_fw; i++)
+		free(t->fw[i].name);
+	free(t->fw);
+	free(t->fw_zone);
 }
 
 void journal_close(struct journal *j)
@@ -201,6 +205,21 @@ static int tx_load(const char *dir, const char *name, struct tx *t)
 				return meta_error(meta, ln, "bad edit value");
 			struct tx_file *x = &t->files[i];
 			if (edit_append(&x->edits, &x->n_edits, pd, bp, bv, ap, av) < 0)
+				return -ENOMEM;
+		} else if (streq(kw, "firewall")) {
+			const char *zone = strtok_r(NULL, " ", &save), *svc = strtok_r(NULL, " ", &save);
+			const char *layers = strtok_r(NULL, " ", &save);
+			unsigned l;
+			if (!layers || sscanf(layers, "%u", &l) != 1 || !is_config_token(zone) || !is_config_token(svc))
+				return meta_error(meta, ln, "bad firewall line");
+			struct tx_fw *nf = realloc(t->fw, (t->n_fw + 1) * sizeof(*nf));
+			if (!nf)
+				return -ENOMEM;
+			t->fw = nf;
+			nf[t->n_fw] = (struct tx_fw){ .name = strdup(svc), .layers = l };
+			if (!nf[t->n_fw++].name)
+				return -ENOMEM;
+			if (!t->fw_zone && !(t->fw_zone = strdup(zone)))
 				return -ENOMEM;
 		} else if (!streq(kw, "time")) {
 			return meta_error(meta, ln, "unknown line");
@@ -399,6 +418,34 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struc
 	if ((r = tx_load(txdir, name, t)) < 0)
 		return r;
 	*out = t;
+	return 0;
+}
+
+int journal_note_firewall(struct journal *j, struct tx *t, const char *zone, const struct tx_fw *fw, size_t n)
+{
+	(void)j;
+	_cleanup_free_ char *meta = strdup_printf("%s/meta", t->dir);
+	if (!meta)
+		return -ENOMEM;
+	_cleanup_fclose_ FILE *f = fopen(meta, "ae");
+	if (!f)
+		return log_err(-errno, "%s: %m", meta);
+	for (size_t i = 0; i < n; i++) {
+		if (!fw[i].layers)
+			continue; /* already open: not op25b's to close */
+		fprintf(f, "firewall %s %s %u\n", zone, fw[i].name, fw[i].layers);
+		struct tx_fw *nf = realloc(t->fw, (t->n_fw + 1) * sizeof(*nf));
+		if (!nf)
+			return -ENOMEM;
+		t->fw = nf;
+		nf[t->n_fw] = (struct tx_fw){ .name = strdup(fw[i].name), .layers = fw[i].layers };
+		if (!nf[t->n_fw++].name)
+			return -ENOMEM;
+	}
+	if (!t->fw_zone && !(t->fw_zone = strdup(zone)))
+		return -ENOMEM;
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+		return log_err(-errno, "%s: %m", meta);
 	return 0;
 }
 

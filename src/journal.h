@@ -21,6 +21,12 @@ struct tx_file {
 	size_t n_edits;
 };
 
+/* A firewalld service op25b opened over D-Bus, and in which layers (FW_* of firewall.h). */
+struct tx_fw {
+	char *name;
+	unsigned layers;
+};
+
 struct tx {
 	unsigned id;
 	unsigned mode;
@@ -29,6 +35,9 @@ struct tx {
 	char *dir;
 	struct tx_file *files;
 	size_t n;
+	char *fw_zone;              /* online firewall changes: the zone, and what was opened */
+	struct tx_fw *fw;
+	size_t n_fw;
 };
 
 struct journal {
@@ -47,6 +56,9 @@ void journal_close(struct journal *j);
 
 /* Write transaction for MODE with the originals of every changed file in S; returns it pending. */
 int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struct conf_set *s, struct tx **out);
+/* Record the firewall services opened online (before commit: a crash after opening them leaves a
+ * pending transaction that knows about them). */
+int journal_note_firewall(struct journal *j, struct tx *t, const char *zone, const struct tx_fw *fw, size_t n);
 int journal_commit(struct journal *j, struct tx *t);
 /* Forget a transaction (after rollback or revert). */
 int journal_drop(struct journal *j, struct tx *t);

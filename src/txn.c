@@ -21,6 +21,19 @@ bool txn_has_changes(const struct conf_set *s)
 static int write_one(struct conf_file *f)
 {
 	const char *expect = f->existed ? f->old : NULL;
+	if (!f->existed && !f->remove) {
+		/* A new file may live in a directory that does not exist yet (firewalld's zones/). */
+		_cleanup_free_ char *dir = strdup(f->host_path);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		if (!dir)
+			return -ENOMEM;
+		if (slash && slash != dir) {
+			*slash = '\0';
+			int r = mkdir_p(dir, 0750);
+			if (r < 0)
+				return log_err(r, "%s: cannot create: %s", dir, strerror(-r));
+		}
+	}
 	if (f->remove)
 		return atomic_remove(f->host_path, expect, f->old_len);
 	return atomic_replace(f->host_path, f->new, f->new_len, f->existed ? &f->st : NULL, f->create_mode,

@@ -1,16 +1,20 @@
-/* op25b apply: plan → diff or journal → write → (validate, restart, firewall) → commit. */
+/* op25b apply: plan → diff or validate → journal → write → validate → restart → firewall → commit.
+ * Any failure after the first write puts every file back (and restarts again). */
 #include "cert.h"
 #include "conffile.h"
+#include "fwstep.h"
 #include "journal.h"
 #include "plan.h"
+#include "restart.h"
 #include "txn.h"
 #include "util.h"
+#include "validate.h"
 #include "verbs.h"
 
 /* Before the first write every failure is the input's fault (exit 2) unless the machine failed us. */
 static int exit_before_write(int r)
 {
-	return r == -ENOMEM || r == -EIO || r == -ENOSPC || r == -EBUSY ? EXIT_FAIL : EXIT_USAGE;
+	return r == -ENOMEM || r == -EIO || r == -ENOSPC || r == -EBUSY || r == -ESTALE ? EXIT_FAIL : EXIT_USAGE;
 }
 
 /* What identifies "the same mode with the same options": a no-change re-apply can be recognised. */
@@ -30,12 +34,23 @@ static void summarize(const struct conf_set *s, unsigned mode)
 				 s->files[i]->path, s->files[i]->n_edits, s->files[i]->n_edits == 1 ? "" : "s");
 }
 
+static int plan(struct conf_set *s, const struct options *o, const struct tls_paths *tls)
+{
+	switch (o->modes) {
+	case MODE_SMTPS:
+		return plan_smtps(s, o, tls);
+	default:
+		return log_err(-EINVAL, "--mode=%s: not available yet", mode_name(o->modes));
+	}
+}
+
 int verb_apply(const struct options *o)
 {
 	_cleanup_(tls_paths_free) struct tls_paths tls = { 0 };
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
 	_cleanup_(conf_set_done) struct conf_set s = { 0 };
 	struct tx *t = NULL;
+	bool fw_online = false;
 	int r;
 
 	if ((r = tls_paths_from_options(o, &tls)) < 0)
@@ -53,20 +68,16 @@ int verb_apply(const struct options *o)
 
 	if ((r = conf_set_init(&s, o->root)) < 0)
 		return EXIT_FAIL;
-	switch (o->modes) {
-	case MODE_SMTPS:
-		r = plan_smtps(&s, o, &tls);
-		break;
-	default:
-		r = log_err(-EINVAL, "--mode=%s: not available yet", mode_name(o->modes));
-	}
-	if (r < 0)
+	if ((r = plan(&s, o, &tls)) < 0)
 		return exit_before_write(r);
 	for (size_t i = 0; i < s.n; i++)
 		if ((r = conf_render(&s, s.files[i])) < 0)
 			return exit_before_write(r);
+	bool files_change = txn_has_changes(&s);
+	if (files_change && (r = fw_step_plan(o, o->modes, &s, &fw_online)) < 0)
+		return exit_before_write(r);
 
-	if (!txn_has_changes(&s)) {
+	if (!files_change) {
 		log_info("%s: already applied; nothing to change", mode_name(o->modes));
 		return EXIT_DONE;
 	}
@@ -74,6 +85,9 @@ int verb_apply(const struct options *o)
 		r = txn_print_diff(&s);
 		return r < 0 ? EXIT_FAIL : EXIT_DONE;
 	}
+	/* Postfix judges the new files before any of them is written. */
+	if (validate_postfix(&s, o->postfix_dir) < 0)
+		return EXIT_FAIL;
 
 	char oh[65];
 	options_hash(o, &tls, oh);
@@ -81,14 +95,26 @@ int verb_apply(const struct options *o)
 		return EXIT_FAIL;
 	if ((r = txn_write(&s)) < 0)
 		goto rollback;
-	/* Validation, restarts and the firewall slot in here: a failure rolls everything back. */
-	if ((r = journal_commit(&j, t)) < 0)
+	if ((r = validate_dovecot(&s, o->dovecot_dir)) < 0)
 		goto rollback;
+	if ((r = restart_changed(o, &s)) < 0)
+		goto rollback_restart;
+	if (fw_online && (r = fw_step_open(o, o->modes, &j, t)) < 0)
+		goto rollback_restart;
+	if ((r = journal_commit(&j, t)) < 0)
+		goto rollback_restart;
 	summarize(&s, o->modes);
-	if (o->root_given || o->no_restart)
-		log_info("%s: restart Postfix and Dovecot to use the new configuration", mode_name(o->modes));
+	fw_step_router_hint(o->modes);
 	return EXIT_DONE;
 
+rollback_restart:
+	if (txn_rollback(&s) == 0) {
+		log_info("%s: the files were put back; restarting with them", mode_name(o->modes));
+		restart_changed(o, &s);
+		fw_step_close(o, t);
+		journal_drop(&j, t);
+	}
+	return log_err(EXIT_FAIL, "%s: failed; the configuration was put back as it was", mode_name(o->modes));
 rollback:
 	if (txn_rollback(&s) == 0)
 		journal_drop(&j, t);

@@ -3,7 +3,9 @@
  * undone (the later edits stay). */
 #include "aug.h"
 #include "conffile.h"
+#include "fwstep.h"
 #include "journal.h"
+#include "restart.h"
 #include "txn.h"
 #include "util.h"
 #include "verbs.h"
@@ -153,10 +155,21 @@ int verb_revert(const struct options *o)
 	}
 	if ((r = txn_write(&s)) < 0)
 		return log_err(EXIT_FAIL, "revert failed; the files were left as they were");
+	if ((r = restart_changed(o, &s)) < 0) {
+		if (txn_rollback(&s) == 0) {
+			restart_changed(o, &s);
+			return log_err(EXIT_FAIL, "revert failed: a service did not come back; the files were put back as "
+						  "they were before the revert");
+		}
+		return log_err(EXIT_FAIL, "revert failed and the files could not all be put back: see above");
+	}
 	for (size_t k = j.n; k-- > 0;)
-		if ((j.txs[k].mode & modes) || j.txs[k].pending)
+		if ((j.txs[k].mode & modes) || j.txs[k].pending) {
+			if (fw_step_close(o, &j.txs[k]) < 0)
+				log_warn("the firewall services above are still open: close them with firewall-cmd");
 			if ((r = journal_drop(&j, &j.txs[k])) < 0)
 				return EXIT_FAIL;
+		}
 	for (size_t i = 0; i < s.n; i++)
 		if (s.files[i]->new || s.files[i]->remove)
 			log_info("%s %s", s.files[i]->remove ? "removed" : "restored", s.files[i]->path);

@@ -1,0 +1,93 @@
+/* Firewall glue. */
+#include "fwstep.h"
+
+#include "firewall.h"
+#include "util.h"
+
+int fw_step_plan(const struct options *o, unsigned modes, struct conf_set *s, bool *online)
+{
+	struct fw_ctx c;
+	enum fw_where where;
+	const char *why = NULL;
+	int r;
+
+	*online = false;
+	if (o->no_firewall)
+		return 0;
+	fw_ctx_from_options(&c, o);
+	if ((r = fw_detect(&c, &where, &why)) < 0)
+		return r;
+	if (where == FW_ABSENT) {
+		log_info("firewall: %s; if another firewall filters this host, open the ports yourself",
+			 why ? why : "firewalld is not installed");
+		return 0;
+	}
+	if (where == FW_ONLINE) {
+		*online = true;
+		return 0;
+	}
+	_cleanup_(fw_result_done) struct fw_result res = { 0 };
+	if ((r = fw_open(&c, modes, &res)) < 0)
+		return r;
+	if (!res.new_data)
+		return 0;
+	/* res.path is under the root; the journal wants the path on the target system. */
+	size_t rl = streq(s->root, "/") ? 0 : strlen(s->root);
+	while (rl > 0 && s->root[rl - 1] == '/')
+		rl--;
+	struct conf_file *f;
+	if ((r = conf_open_raw(s, res.path + rl, 0644, &f)) < 0)
+		return r;
+	f->secret = false;
+	if (f->existed && f->old_len == res.new_len && memcmp(f->old, res.new_data, res.new_len) == 0)
+		return 0;
+	f->new = TAKE_PTR(res.new_data);
+	f->new_len = res.new_len;
+	return 0;
+}
+
+int fw_step_open(const struct options *o, unsigned modes, struct journal *j, struct tx *t)
+{
+	struct fw_ctx c;
+	_cleanup_(fw_result_done) struct fw_result res = { 0 };
+	fw_ctx_from_options(&c, o);
+	int r = fw_open(&c, modes, &res);
+	if (r < 0)
+		return r;
+	_cleanup_free_ struct tx_fw *v = calloc(res.n_services + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < res.n_services; i++) {
+		v[i] = (struct tx_fw){ .name = res.services[i].name, .layers = res.services[i].layers };
+		log_info("firewall: %s %s in zone %s", res.services[i].name,
+			 res.services[i].layers ? "opened" : "was already open", res.zone);
+	}
+	return journal_note_firewall(j, t, res.zone, v, res.n_services);
+}
+
+int fw_step_close(const struct options *o, const struct tx *t)
+{
+	if (!t->n_fw || o->no_firewall)
+		return 0;
+	struct fw_ctx c;
+	_cleanup_(fw_result_done) struct fw_result res = { 0 };
+	_cleanup_free_ struct fw_service *v = calloc(t->n_fw, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_fw; i++)
+		v[i] = (struct fw_service){ .name = t->fw[i].name, .layers = t->fw[i].layers };
+	fw_ctx_from_options(&c, o);
+	int r = fw_close(&c, t->fw_zone, v, t->n_fw, &res);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < t->n_fw; i++)
+		log_info("firewall: closed %s in zone %s", t->fw[i].name, t->fw_zone);
+	return 0;
+}
+
+void fw_step_router_hint(unsigned modes)
+{
+	_cleanup_free_ char *ports = fw_router_hint(modes);
+	if (ports)
+		log_info("router: forward TCP %s to this host", ports);
+}

@@ -1,0 +1,16 @@
+/* The firewall step of apply and revert, on top of firewall.c: offline zone XML goes through the
+ * journal like every other file; services opened over D-Bus are recorded in the transaction. */
+#pragma once
+#include "conffile.h"
+#include "journal.h"
+#include "options.h"
+
+/* At plan time: when the firewall is offline, add the zone XML with the services of MODES to S;
+ * *online tells whether fw_step_open() has work to do after the files are written. */
+int fw_step_plan(const struct options *o, unsigned modes, struct conf_set *s, bool *online);
+/* Online: open the services and record them in T. */
+int fw_step_open(const struct options *o, unsigned modes, struct journal *j, struct tx *t);
+/* Online: close what T recorded. */
+int fw_step_close(const struct options *o, const struct tx *t);
+/* "router: forward TCP ports 465, 993, 995 to this host" for MODES. */
+void fw_step_router_hint(unsigned modes);

@@ -1,0 +1,75 @@
+/* Restarting Postfix and Dovecot through systemd's D-Bus API (org.freedesktop.systemd1), the way
+ * systemctl does it: match JobRemoved before queueing the jobs, wait for every job with a deadline,
+ * then check the units' ActiveState. Every function returns 0 or a negative errno and has already
+ * printed the cause (log_err) when it fails.
+ *
+ * Typical use, after the new files were written and validated:
+ *
+ *	const char *why;
+ *	if (!units_offline(o->root, o->root_given, &why)) {
+ *		_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+ *		_cleanup_(units_names_freep) char **pf = NULL;
+ *		struct unit_result res[3];
+ *		if (units_bus_open(&bus) < 0 || units_postfix_names_on(bus, &pf) < 0 ||
+ *		    units_restart(bus, (const char *const *)units, o->timeout_sec, res) < 0)
+ *			-> roll back, then units_restart() again on the same bus
+ *	} else
+ *		log_info("not restarting: %s", why);
+ */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+/* Default for units_restart() when timeout_sec is 0. */
+#define UNITS_TIMEOUT_SEC_DEFAULT 90u
+
+/* The outcome of restarting one unit. Plain arrays: nothing to free. */
+struct unit_result {
+	const char *unit;        /* points into the caller's units[] */
+	char job[96];            /* job object path, "" when no job was queued */
+	char job_result[16];     /* done, skipped, failed, dependency, timeout, canceled, ...;
+	                          * "" when the call failed or the job did not finish in time */
+	char active_state[16];   /* ActiveState after the job (active, failed, inactive, ...), "" unknown */
+	char sub_state[32];      /* SubState (running, exited, failed, dead, ...) */
+	char service_result[32]; /* Result of a .service (success, exit-code, ...), "" otherwise */
+	bool ok;                 /* job done/skipped and the unit active */
+	uint64_t usec;           /* from the restart call to the job's end (or the settled state) */
+	char message[512];       /* "UNIT: job failed, unit failed (failed/failed, exit-code)"; "" when ok */
+};
+
+/* Whether restarts must be skipped, and why (*why: a short static reason, may be NULL).
+ * Offline when: --root was given; SYSTEMD_OFFLINE=1 (SYSTEMD_OFFLINE=0 forces online and skips the
+ * checks below); the system was not booted with systemd (sd_booted() <= 0); or / differs from
+ * /proc/1/root (a chroot), or that cannot be told because /proc/1/root is unreadable. */
+bool units_offline(const char *root, bool root_given, const char **why);
+
+/* Connect to systemd. As root and without $DBUS_SYSTEM_BUS_ADDRESS, first systemd's private socket
+ * (works without dbus-daemon, as systemctl does), else sd_bus_open_system() (which honours
+ * $DBUS_SYSTEM_BUS_ADDRESS). Checks that the manager answers; no bus is an error with the reason. */
+int units_bus_open(sd_bus **bus);
+
+/* The Postfix unit(s) to restart, as a NULL-terminated, allocated list (free: units_names_free):
+ * {"postfix@-.service"} on Debian-style systems (the postfix@.service template is known to systemd:
+ * there postfix.service is a /bin/true wrapper that reports "done" even when the instance failed),
+ * else {"postfix.service"}. -ENOENT when systemd knows neither.
+ * units_postfix_names() opens its own connection; units_postfix_names_on() uses BUS. */
+int units_postfix_names(char ***out);
+int units_postfix_names_on(sd_bus *bus, char ***out);
+void units_names_free(char **names);
+static inline void units_names_freep(char ***p) { units_names_free(*p); }
+
+/* Restart UNITS (NULL-terminated; mode "replace") in parallel and wait, at most TIMEOUT_SEC in all
+ * (0: UNITS_TIMEOUT_SEC_DEFAULT), for their jobs, then for a unit that is still activating to become
+ * active or failed (at most 5 s, within the same deadline); each D-Bus call is bounded too (the
+ * restart calls by the deadline, state reads by 5 s). RESULTS must have one entry per unit. Returns 0 when every unit is active after a done/skipped job; otherwise the negative errno of
+ * the first failure (-EIO job failed or unit not active, -ETIMEDOUT no job result in time, -ENOENT no
+ * such unit, ...), after logging each failed unit's message and its last journal lines.
+ * Can be called again on the same bus (e.g. to restart after a rollback). A job still running at the
+ * deadline is left queued: a later restart in "replace" mode replaces it. */
+int units_restart(sd_bus *bus, const char *const *units, unsigned timeout_sec, struct unit_result *results);
+
+/* The last N journal lines of UNIT in this boot (its own output and PID 1's messages about it), one
+ * per line as "Mon DD HH:MM:SS ident[pid]: message", in *TEXT (allocated; "" when there is no
+ * readable journal or no entries). Fails only with -ENOMEM. */
+int units_last_journal_lines(const char *unit, unsigned n, char **text);

@@ -1,0 +1,173 @@
+/* Validation with postconf and doveconf. */
+#include "validate.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "spawn.h"
+#include "util.h"
+
+static const struct conf_file *find_in(const struct conf_set *s, const char *dir, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const char *p = s->files[i]->path;
+		size_t n = strlen(dir);
+		if (strncmp(p, dir, n) == 0 && p[n] == '/' && streq(p + n + 1, name))
+			return s->files[i];
+	}
+	return NULL;
+}
+
+static int put(const char *dir, const char *name, const char *data, size_t len)
+{
+	_cleanup_free_ char *p = strdup_printf("%s/%s", dir, name);
+	if (!p)
+		return -ENOMEM;
+	_cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return log_err(-errno, "%s: %m", p);
+	int r = write_all(fd, data, len);
+	if (r < 0)
+		return r;
+	struct timespec ts[2] = { { .tv_sec = time(NULL) - 60 }, { .tv_sec = time(NULL) - 60 } };
+	return futimens(fd, ts) < 0 ? -errno : 0;
+}
+
+/* postconf's warnings for DIR, with the directory and line numbers taken out so that the ones of the
+ * old and the new files can be compared. */
+static int postconf_warnings(const char *dir, char **out)
+{
+	_cleanup_free_ char *n = NULL, *m = NULL;
+	char *argn[] = { "postconf", "-c", (char *)dir, "-n", NULL };
+	char *argm[] = { "postconf", "-c", (char *)dir, "-M", NULL };
+	int rn = spawn_run(argn, NULL, 0, &n), rm = spawn_run(argm, NULL, 0, &m);
+	if (rn < 0 || rm < 0)
+		return rn < 0 ? rn : rm;
+	size_t cap = strlen(n) + strlen(m) + 64, len = 0;
+	char *res = calloc(1, cap);
+	if (!res)
+		return -ENOMEM;
+	const char *texts[] = { n, m };
+	for (int t = 0; t < 2; t++)
+		for (const char *l = texts[t]; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] == '\n')) {
+			size_t ll = strcspn(l, "\n");
+			if (!memmem(l, ll, "warning", 7) && !memmem(l, ll, "fatal", 5) && !memmem(l, ll, "error", 5))
+				continue; /* output, not a complaint */
+			len += (size_t)snprintf(res + len, cap - len, "%.*s\n", (int)ll, l);
+		}
+	if ((rn != 0 || rm != 0) && len == 0)
+		len += (size_t)snprintf(res + len, cap - len, "postconf exited %d/%d\n", rn, rm);
+	/* Normalise: "DIR/main.cf, line 12: " -> "main.cf: " */
+	for (char *p; (p = strstr(res, dir));)
+		memmove(p, p + strlen(dir) + 1, strlen(p + strlen(dir) + 1) + 1);
+	for (char *p = res; (p = strstr(p, ", line "));) {
+		char *e = p + 7;
+		while (*e >= '0' && *e <= '9')
+			e++;
+		memmove(p, e, strlen(e) + 1);
+	}
+	*out = res;
+	return 0;
+}
+
+static int fill(const char *dir, const struct conf_file *main_cf, const struct conf_file *master_cf, bool new)
+{
+	int r = 0;
+	const struct conf_file *fs[] = { main_cf, master_cf };
+	const char *names[] = { "main.cf", "master.cf" };
+	for (int i = 0; i < 2 && r == 0; i++) {
+		const struct conf_file *f = fs[i];
+		if (!f)
+			continue;
+		bool use_new = new && f->new;
+		r = put(dir, names[i], use_new ? f->new : f->old, use_new ? f->new_len : f->old_len);
+	}
+	return r;
+}
+
+int validate_postfix(const struct conf_set *s, const char *postfix_dir)
+{
+	const struct conf_file *main_cf = find_in(s, postfix_dir, "main.cf"), *master_cf = find_in(s, postfix_dir, "master.cf");
+	if (!(main_cf && main_cf->new) && !(master_cf && master_cf->new))
+		return 0;
+	char dir[] = "/tmp/op25b-postconf-XXXXXX";
+	if (!mkdtemp(dir))
+		return log_err(-errno, "mkdtemp: %m");
+	_cleanup_free_ char *after = NULL, *before = NULL;
+	int r = fill(dir, main_cf, master_cf, true);
+	if (r == 0)
+		r = postconf_warnings(dir, &after);
+	if (r == 0 && *after) {
+		/* Only complaints the current files do not already cause count. */
+		if ((r = fill(dir, main_cf, master_cf, false)) == 0)
+			r = postconf_warnings(dir, &before);
+	}
+	_cleanup_free_ char *pm = strdup_printf("%s/main.cf", dir), *pM = strdup_printf("%s/master.cf", dir);
+	if (pm)
+		unlink(pm);
+	if (pM)
+		unlink(pM);
+	rmdir(dir);
+	if (r < 0)
+		return r;
+	int bad = 0;
+	for (const char *l = after; *l; l += strcspn(l, "\n") + 1) {
+		size_t ll = strcspn(l, "\n");
+		_cleanup_free_ char *line = strndup(l, ll);
+		if (!line)
+			return -ENOMEM;
+		if (before && strstr(before, line))
+			continue;
+		log_err(0, "%s: postconf: %s", postfix_dir, line);
+		bad++;
+		if (!l[ll])
+			break;
+	}
+	if (bad)
+		return log_err(-EBADMSG, "%s: Postfix would reject the new configuration; nothing was changed", postfix_dir);
+	log_debug("postconf accepts the new %s files", postfix_dir);
+	return 0;
+}
+
+/* "2.3.19.1 (9b53102964)" -> 2, 3 */
+static bool dovecot_speaks_24(void)
+{
+	_cleanup_free_ char *out = NULL;
+	char *argv[] = { "dovecot", "--version", NULL };
+	int maj = 0, min = 0;
+	if (spawn_run(argv, NULL, 0, &out) != 0 || sscanf(out, "%d.%d", &maj, &min) != 2)
+		return false;
+	return maj > 2 || (maj == 2 && min >= 4);
+}
+
+int validate_dovecot(const struct conf_set *s, const char *dovecot_dir)
+{
+	bool changed = false, v24 = false;
+	size_t n = strlen(dovecot_dir);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct conf_file *f = s->files[i];
+		if (strncmp(f->path, dovecot_dir, n) != 0 || f->path[n] != '/' || !f->new)
+			continue;
+		changed = true;
+		v24 |= memmem(f->new, f->new_len, "ssl_server_", 11) != NULL;
+	}
+	if (!changed || !streq(s->root, "/"))
+		return 0;
+	if (v24 != dovecot_speaks_24()) {
+		log_debug("doveconf not run: the installed Dovecot does not speak this configuration's version");
+		return 0;
+	}
+	_cleanup_free_ char *conf = strdup_printf("%s/dovecot.conf", dovecot_dir), *out = NULL;
+	if (!conf)
+		return -ENOMEM;
+	char *argv[] = { "doveconf", "-c", conf, "-n", NULL };
+	int r = spawn_run(argv, NULL, 0, &out);
+	if (r == -ENOENT)
+		return 0;
+	if (r != 0) {
+		int len = first_line_len(out);
+		return log_err(-EBADMSG, "%s: doveconf rejects the new configuration: %.*s", conf, len, out ? out : "");
+	}
+	return 0;
+}
