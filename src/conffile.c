@@ -26,6 +26,7 @@ static void conf_file_free(struct conf_file *f)
 		return;
 	free(f->path);
 	free(f->host_path);
+	free(f->postmap_type);
 	if (f->secret) {
 		if (f->old)
 			explicit_bzero(f->old, f->old_len);

@@ -25,7 +25,9 @@ struct conf_file {
 	bool remove;                  /* revert: the file goes away (op25b created it) */
 	bool written;                 /* txn_write() replaced it (rollback knows what to undo) */
 	mode_t create_mode;           /* mode of a file op25b creates */
+	mode_t force_mode;            /* non-zero: written with this mode whatever it had (the map) */
 	bool secret;                  /* never shown in a diff or a message */
+	char *postmap_type;           /* a Postfix table source: compiled (postmap) after each write */
 	struct edit *edits;
 	size_t n_edits;
 };
@@ -33,6 +35,7 @@ struct conf_file {
 struct conf_set {
 	augeas *aug;
 	const char *root;
+	const char *postfix_dir;      /* for postmap: its main.cf */
 	struct conf_file **files;
 	size_t n;
 };

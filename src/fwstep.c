@@ -67,8 +67,14 @@ int fw_step_open(const struct options *o, unsigned modes, struct journal *j, str
 
 int fw_step_close(const struct options *o, const struct tx *t)
 {
-	if (!t->n_fw || o->no_firewall)
+	if (!t->n_fw)
 		return 0;
+	if (o->no_firewall) {
+		/* The journal entry goes away with the revert: say what is left open. */
+		for (size_t i = 0; i < t->n_fw; i++)
+			log_info("firewall: not closing %s in zone %s (--no-firewall)", t->fw[i].name, t->fw_zone);
+		return 0;
+	}
 	struct fw_ctx c;
 	_cleanup_(fw_result_done) struct fw_result res = { 0 };
 	_cleanup_free_ struct fw_service *v = calloc(t->n_fw, sizeof(*v));
@@ -79,6 +85,10 @@ int fw_step_close(const struct options *o, const struct tx *t)
 	fw_ctx_from_options(&c, o);
 	int r = fw_close(&c, t->fw_zone, v, t->n_fw, &res);
 	if (r < 0)
+		return r;
+	/* Opened online, but firewalld is not running now: fw_close() only computed the zone XML
+	 * without op25b's services; write it, or they come back at firewalld's next start. */
+	if (res.where == FW_OFFLINE && (r = fw_offline_write(&res)) < 0)
 		return r;
 	for (size_t i = 0; i < t->n_fw; i++)
 		log_info("firewall: closed %s in zone %s", t->fw[i].name, t->fw_zone);

@@ -106,6 +106,7 @@ static void tx_free(struct tx *t)
 		struct tx_file *f = &t->files[i];
 		free(f->path);
 		free(f->lens);
+		free(f->postmap_type);
 		for (size_t k = 0; k < f->n_edits; k++)
 			edit_free(&f->edits[k]);
 		free(f->edits);
@@ -205,6 +206,15 @@ static int tx_load(const char *dir, const char *name, struct tx *t)
 				return meta_error(meta, ln, "bad edit value");
 			struct tx_file *x = &t->files[i];
 			if (edit_append(&x->edits, &x->n_edits, pd, bp, bv, ap, av) < 0)
+				return -ENOMEM;
+		} else if (streq(kw, "postmap")) {
+			const char *idx = strtok_r(NULL, " ", &save), *type = strtok_r(NULL, " ", &save);
+			char *end;
+			unsigned long i = idx ? strtoul(idx, &end, 10) : 0;
+			if (!type || *end || i >= t->n || !is_config_token(type))
+				return meta_error(meta, ln, "bad postmap line");
+			free(t->files[i].postmap_type);
+			if (!(t->files[i].postmap_type = strdup(type)))
 				return -ENOMEM;
 		} else if (streq(kw, "firewall")) {
 			const char *zone = strtok_r(NULL, " ", &save), *svc = strtok_r(NULL, " ", &save);
@@ -392,6 +402,8 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struc
 			c->lens ? c->lens : "-");
 		enc_put(f, c->path);
 		fputc('\n', f);
+		if (c->postmap_type)
+			fprintf(f, "postmap %zu %s\n", k, c->postmap_type);
 		for (size_t e = 0; e < c->n_edits; e++) {
 			fprintf(f, "edit %zu ", k);
 			enc_put(f, c->edits[e].path);

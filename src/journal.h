@@ -12,6 +12,7 @@
 struct tx_file {
 	char *path;                 /* target-system path */
 	char *lens;                 /* NULL: raw file */
+	char *postmap_type;         /* a table source compiled with postmap (hash, lmdb, ...) */
 	bool existed, secret;
 	uid_t uid;
 	gid_t gid;

@@ -36,7 +36,7 @@ static bool tls_level_sufficient(const char *v)
 	return false;
 }
 
-static int plan_main_cf(struct conf_set *s, struct conf_file *m, const struct tls_paths *tls)
+int plan_tls_server(struct conf_set *s, struct conf_file *m, const struct tls_paths *tls)
 {
 	bool present;
 	const char *v;
@@ -94,7 +94,7 @@ int plan_smtps(struct conf_set *s, const struct options *o, const struct tls_pat
 
 	if ((r = postfix_open(s, o->postfix_dir, &main_cf, &master_cf)) < 0)
 		return r;
-	if ((r = plan_main_cf(s, main_cf, tls)) < 0 || (r = plan_master_cf(s, master_cf)) < 0)
+	if ((r = plan_tls_server(s, main_cf, tls)) < 0 || (r = plan_master_cf(s, master_cf)) < 0)
 		return r;
 	return dovecot_plan_ssl(s, o->dovecot_dir, tls->cert, tls->key, &dovecot);
 }

@@ -12,4 +12,8 @@ struct tls_paths {
 int tls_paths_from_options(const struct options *o, struct tls_paths *t);
 void tls_paths_free(struct tls_paths *t);
 
+/* main.cf's server-side TLS keys (certificate, key, session cache, security level never lowered). */
+int plan_tls_server(struct conf_set *s, struct conf_file *main_cf, const struct tls_paths *tls);
+
+int plan_submission(struct conf_set *s, const struct options *o, const struct tls_paths *tls);
 int plan_smtps(struct conf_set *s, const struct options *o, const struct tls_paths *tls);

@@ -6,9 +6,20 @@
 #include <sys/wait.h>
 
 #include "atomic.h"
+#include "postmap.h"
 #include "util.h"
 
 extern char **environ;
+
+/* A table source was written or removed: its compiled table follows it. */
+static int after_write(const struct conf_set *s, const struct conf_file *f, bool now_present)
+{
+	if (!f->postmap_type)
+		return 0;
+	if (now_present)
+		return postmap_run(s->root, s->postfix_dir ? s->postfix_dir : "/etc/postfix", f->postmap_type, f->path);
+	return postmap_remove(s->root, f->postmap_type, f->path);
+}
 
 bool txn_has_changes(const struct conf_set *s)
 {
@@ -36,8 +47,11 @@ static int write_one(struct conf_file *f)
 	}
 	if (f->remove)
 		return atomic_remove(f->host_path, expect, f->old_len);
-	return atomic_replace(f->host_path, f->new, f->new_len, f->existed ? &f->st : NULL, f->create_mode,
-			      expect, f->old_len);
+	struct stat like = f->st;
+	if (f->force_mode)
+		like.st_mode = (like.st_mode & ~07777u) | f->force_mode;
+	return atomic_replace(f->host_path, f->new, f->new_len, f->existed ? &like : NULL,
+			      f->force_mode ? f->force_mode : f->create_mode, expect, f->old_len);
 }
 
 int txn_rollback(struct conf_set *s)
@@ -53,6 +67,8 @@ int txn_rollback(struct conf_set *s)
 		else
 			r = atomic_replace(f->host_path, f->old, f->old_len, &f->st, 0, f->remove ? NULL : f->new,
 					   f->remove ? 0 : f->new_len);
+		if (r == 0)
+			r = after_write(s, f, f->existed);
 		if (r < 0)
 			ret = log_err(r, "%s: could not be put back; the journal still holds its original", f->host_path);
 		else
@@ -68,11 +84,14 @@ int txn_write(struct conf_set *s)
 		if (!f->new && !f->remove)
 			continue;
 		int r = write_one(f);
+		if (r == 0)
+			f->written = true;
+		if (r == 0)
+			r = after_write(s, f, !f->remove);
 		if (r < 0) {
 			txn_rollback(s);
 			return r;
 		}
-		f->written = true;
 		log_debug("wrote %s", f->host_path);
 	}
 	return 0;

@@ -28,10 +28,16 @@ static void options_hash(const struct options *o, const struct tls_paths *tls, c
 
 static void summarize(const struct conf_set *s, unsigned mode)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->files[i]->new)
-			log_info("%s: %s %s (%zu edit%s)", mode_name(mode), s->files[i]->existed ? "changed" : "created",
-				 s->files[i]->path, s->files[i]->n_edits, s->files[i]->n_edits == 1 ? "" : "s");
+	for (size_t i = 0; i < s->n; i++) {
+		const struct conf_file *f = s->files[i];
+		if (!f->new)
+			continue;
+		if (f->lens)
+			log_info("%s: %s %s (%zu edit%s)", mode_name(mode), f->existed ? "changed" : "created", f->path,
+				 f->n_edits, f->n_edits == 1 ? "" : "s");
+		else
+			log_info("%s: %s %s", mode_name(mode), f->existed ? "rewrote" : "created", f->path);
+	}
 }
 
 static int plan(struct conf_set *s, const struct options *o, const struct tls_paths *tls)
@@ -39,6 +45,8 @@ static int plan(struct conf_set *s, const struct options *o, const struct tls_pa
 	switch (o->modes) {
 	case MODE_SMTPS:
 		return plan_smtps(s, o, tls);
+	case MODE_SUBMISSION:
+		return plan_submission(s, o, tls);
 	default:
 		return log_err(-EINVAL, "--mode=%s: not available yet", mode_name(o->modes));
 	}
@@ -58,8 +66,10 @@ int verb_apply(const struct options *o)
 	if (tls.cert && cert_check(o->root, tls.cert, tls.key) < 0)
 		return EXIT_USAGE;
 
-	/* The lock covers everything from the first read to the last write. */
-	if (!o->dry_run && (r = journal_open(&j, o->root, o->state_dir, true, o->timeout_sec)) < 0)
+	/* The lock covers everything from the first read to the last write. A state dir that does not
+	 * exist yet is made only when there is something to write (bad input creates nothing); until
+	 * then a concurrent first run is caught by the atomic writes' check for changed files. */
+	if ((r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec)) < 0)
 		return exit_before_write(r);
 	for (size_t i = 0; i < j.n; i++)
 		if (j.txs[i].pending)
@@ -68,6 +78,7 @@ int verb_apply(const struct options *o)
 
 	if ((r = conf_set_init(&s, o->root)) < 0)
 		return EXIT_FAIL;
+	s.postfix_dir = o->postfix_dir;
 	if ((r = plan(&s, o, &tls)) < 0)
 		return exit_before_write(r);
 	for (size_t i = 0; i < s.n; i++)
@@ -89,6 +100,11 @@ int verb_apply(const struct options *o)
 	if (validate_postfix(&s, o->postfix_dir) < 0)
 		return EXIT_FAIL;
 
+	if (j.lock_fd < 0) {
+		journal_close(&j);
+		if ((r = journal_open(&j, o->root, o->state_dir, true, o->timeout_sec)) < 0)
+			return exit_before_write(r);
+	}
 	char oh[65];
 	options_hash(o, &tls, oh);
 	if ((r = journal_begin(&j, o->modes, oh, &s, &t)) < 0)

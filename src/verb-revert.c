@@ -72,6 +72,9 @@ static int revert_file(struct conf_set *s, const struct journal *j, const struct
 	int r = file_state(s, x->path, &f);
 	if (r < 0)
 		return r;
+	if (x->postmap_type && !f->postmap_type && !(f->postmap_type = strdup(x->postmap_type)))
+		return -ENOMEM;
+	f->secret |= x->secret;
 	bool present = f->new != NULL;
 	char h[65] = "-";
 	if (present)
@@ -134,6 +137,7 @@ int verb_revert(const struct options *o)
 		return r == -EBUSY || r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
 	if ((r = conf_set_init(&s, o->root)) < 0)
 		return EXIT_FAIL;
+	s.postfix_dir = o->postfix_dir;
 
 	for (size_t k = j.n; k-- > 0;) {
 		const struct tx *t = &j.txs[k];

@@ -1,0 +1,237 @@
+(*
+Module: Op25b_Postfix_Master
+  op25b's lens for Postfix master.cf (see master(5)).
+
+Author: op25b
+
+About: Why not the stock Postfix_Master lens
+  The stock lens keeps all "-o" lines of a service in one opaque "command"
+  string, reads a commented-out stanza as unrelated comments, fails on
+  Postfix 3.10's stock file and re-flows the whitespace of later comments
+  when a comment is deleted. This lens instead:
+  - reads a commented-out service line ("#smtps  inet  n  -  y  -  -  smtpd",
+    no blank after the '#') as an entry with a first child "disabled";
+  - reads each continuation line on its own: "-o name=value" becomes a child
+    named after the parameter, anything else an "@arg" child; a commented-out
+    continuation line ("#  -o name=value", "#  flags=...", "#  user=...",
+    "#  argv=...", "#  $...") gets its own "disabled" child;
+  - accepts comment lines and empty lines between continuation lines (Postfix
+    skips them inside a logical line);
+  - stores the text after '#' of a comment verbatim, leading and trailing
+    blanks included, so deleting or adding nodes never re-flows the blanks of
+    later comments.
+
+  Enabling a service is then "rm the disabled markers"; the column layout of
+  the line is kept.
+
+About: Tree
+  > /submission
+  >   /disabled                  (only when the line starts with '#')
+  >   /type          = "inet"
+  >   /private       = "n"
+  >   /unprivileged  = "-"
+  >   /chroot        = "y"
+  >   /wakeup        = "-"
+  >   /limit         = "-"
+  >   /command       = "smtpd"
+  >   /syslog_name   = "postfix/submission"     ("-o syslog_name=...")
+  >     /disabled                (only when that line starts with '#')
+  >   /#comment      = "     Instead of specifying ..."
+  >   /@arg          = "flags=DRX user=cyrus argv=..."
+
+About: Editing
+  - enable:    rm /files/etc/postfix/master.cf/smtps/disabled
+  - disable:   ins disabled before /files/etc/postfix/master.cf/smtps/*[1]
+               (an option has no other children: set .../smtps/NAME/disabled)
+  - new option: set /files/etc/postfix/master.cf/smtps/NAME VALUE
+               prints "  -o NAME=VALUE" at the end of the entry
+  - new entry: ins NAME after an entry, then set type, private, unprivileged,
+               chroot, wakeup, limit, command in that order (then options);
+               prints "NAME TYPE P U C W L COMMAND".
+  Setting "disabled" on an entry that has none appends it last, which has no
+  text form: the save fails (no "-o disabled=" line is ever written).
+
+About: Loading
+  No autoload: a filter here would make this lens and the stock one both
+  claim /etc/postfix/master.cf. Register a transform under /augeas/load with
+  lens Op25b_Postfix_Master.lns and incl /etc/postfix/master.cf.
+
+About: Limits
+  - every line, the last one included, must end with a newline;
+  - the type field is read as any lower-case word; the three flags must be
+    y, n or -, wakeup and limit numbers or - (else the line does not parse);
+  - a '#' line is a disabled service only when it has the whole shape of a
+    service line ("#smtp inet is on port 25" stays a comment);
+  - a comment that looks like a continuation line ("#  -o a=b", "#  $x") is a
+    disabled line of the entry before it; before the first entry it is a
+    plain comment;
+  - blanks before a '#', around fields and at the end of non-comment lines
+    belong to the layout Augeas keeps per label: deleting an entry makes a
+    later entry of the same label (smtp inet / smtp unix) take its layout;
+  - service names with '[', ']' or '/' must be escaped in paths
+    ("/files/etc/postfix/master.cf/\[::1\]:submission").
+*)
+module Op25b_Postfix_Master =
+
+(************************************************************************
+ * Group: Regexps
+ *
+ * Complements written out by hand. Augeas turns the result of a regexp
+ * subtraction back into a regexp string: for "a comment is any line but a
+ * commented-out service line" that string was 700 kB; loading the lens took
+ * 11 s and augparse's typecheck was killed after 10 minutes at 20 GB. The
+ * complements below ("not_*", "bad_*") are linear in size instead (the
+ * largest regexp is 650 bytes). The two subtractions left (pname_re,
+ * parg_re) give regexps of about 500 bytes. tests/t-lens.sh checks with
+ * libfa that comment_re, darg_re, parg_re and dcont_re equal the
+ * subtractions they stand for; keep them in step when changing a field.
+ ************************************************************************)
+
+(* Variable: any  rest of a line, possibly empty *)
+let any = /[^\n]*/
+(* Variable: nb  one non-blank character *)
+let nb = /[^ \t\n]/
+(* Variable: rest  rest of a line, possibly empty, not ending in a blank *)
+let rest = /([^\n]*[^ \t\n])?/
+let ws = /[ \t]+/
+
+(* Group: service line fields *)
+
+(* Variable: svc_re  service name: name, [host:]port, [ipv6]:port, path *)
+let svc_re = /[]A-Za-z0-9_.:\/[-]+/
+(* Variable: type_re  inet, unix, unix-dgram, fifo, pass; any such word is
+   read (Postfix itself rejects unknown types) *)
+let type_re = /[a-z-]+/
+let flag_re = /[yn-]/
+let wakeup_re = /[0-9]+\??|-/
+let limit_re = /[0-9]+|-/
+(* Variable: cmd_re  command and the arguments on the service line *)
+let cmd_re = nb . rest
+
+(* Group: text after '#' that is NOT a commented-out service line
+
+   A service line is "svc ws type ws flag ws flag ws flag ws wakeup ws limit
+   ws command". For each field, not_FIELD is the empty string or a string
+   that starts with a non-blank and is not FIELD followed by a blank;
+   bad_FIELD is what may follow the blanks before FIELD on a line that is
+   not a service line: either not_FIELD, or FIELD, blanks, and a bad rest. *)
+
+let not_svc = /[]A-Za-z0-9_.:\/[-]*([^] \t\nA-Za-z0-9_.:\/[-][^\n]*)?/
+let not_type = /[a-z-]*([^a-z \t\n-][^\n]*)?/
+let not_flag = /([^yn \t\n-][^\n]*|[yn-]([^ \t\n][^\n]*)?)?/
+let not_wakeup = /([^0-9 \t\n-][^\n]*|[0-9]+([^0-9? \t\n][^\n]*|[?]([^ \t\n][^\n]*)?)?|-([^ \t\n][^\n]*)?)?/
+let not_limit = /([^0-9 \t\n-][^\n]*|[0-9]+([^0-9 \t\n][^\n]*)?|-([^ \t\n][^\n]*)?)?/
+
+(* the command needs a non-blank: after the limit, only blanks can be bad *)
+let bad_limit = not_limit | limit_re . ws
+let bad_wakeup = not_wakeup | wakeup_re . ws . bad_limit
+let bad_chroot = not_flag | flag_re . ws . bad_wakeup
+let bad_unpriv = not_flag | flag_re . ws . bad_chroot
+let bad_private = not_flag | flag_re . ws . bad_unpriv
+let bad_type = not_type | type_re . ws . bad_private
+(* Variable: not_head  text after '#' (non-blank first, or empty) that is
+   not a commented-out service line *)
+let not_head = not_svc | svc_re . ws . bad_type
+
+(* Group: continuation lines *)
+
+(* Variable: pname_re  parameter name of an "-o name=value" line. "disabled"
+   is the marker's label: "-o disabled=..." reads as an "@arg" *)
+let pname_re = /[A-Za-z0-9_]+/ - /disabled/
+let pvalue_re = /[^ \t\n]+/
+
+(* Variable: not_opt  after "-o" and blanks: a non-blank first, non-blank
+   last string that is not "name=value" *)
+let not_opt = /[A-Za-z0-9_]+/
+            | /[A-Za-z0-9_]*[^A-Za-z0-9_= \t\n]/ . rest
+            | /[A-Za-z0-9_]+[ \t]+[^ \t\n]/ . rest
+            | /[A-Za-z0-9_]*=[^ \t\n]*[ \t]+[^ \t\n]/ . rest
+            | /=[^ \t\n]*/
+            | /disabled=[^ \t\n]*/
+
+(* Variable: dstart_re  how a continuation line that can be commented out
+   starts; other "#  ..." lines are comments *)
+let dstart_re = /-o[ \t]+[^ \t\n]|flags=|user=|argv=|[$]/
+(* Variable: darg_re  continuation line that is not an option but can be
+   commented out *)
+let darg_re = /flags=|user=|argv=|[$]/ . rest | /-o/ . ws . not_opt
+(* Variable: parg_re  any other continuation line (not starting with '#').
+   A small subtraction: the result is about 500 bytes *)
+let parg_re = (/[^# \t\n]/ . rest) - (dstart_re . rest)
+
+(* Variable: dcont_re  text after '#' of a commented-out continuation line *)
+let dcont_re = ws . dstart_re . any
+
+(* View: not_after  "", or c then k, or any character but c then anything *)
+let not_after (c:regexp) (nc:regexp) (k:regexp) = (c . k | nc . any)?
+
+(* Variable: not_dstart  non-blank first, not starting like dstart_re *)
+let not_dstart =
+    /[^$afu \t\n-]/ . any
+  | /-/ . not_after /o/ /[^o\n]/ ((nb . any | ws)?)
+  | /f/ . not_after /l/ /[^l\n]/ (not_after /a/ /[^a\n]/
+          (not_after /g/ /[^g\n]/ (not_after /s/ /[^s\n]/ ((/[^=\n]/ . any)?))))
+  | /u/ . not_after /s/ /[^s\n]/ (not_after /e/ /[^e\n]/
+          (not_after /r/ /[^r\n]/ ((/[^=\n]/ . any)?)))
+  | /a/ . not_after /r/ /[^r\n]/ (not_after /g/ /[^g\n]/
+          (not_after /v/ /[^v\n]/ ((/[^=\n]/ . any)?)))
+
+(* Variable: comment_re  text after '#' of a comment line, verbatim (leading
+   and trailing blanks included): neither a commented-out service line nor
+   a commented-out continuation line *)
+let comment_re = not_head | ws . not_dstart?
+
+(************************************************************************
+ * Group: Lenses
+ ************************************************************************)
+
+let eol = del /[ \t]*\n/ "\n"
+let sep = del ws " "
+let indent = del ws "  "
+let hash = del /[ \t]*#/ "#"
+(* Variable: nl  end of a comment line: its blanks belong to the text *)
+let nl = del "\n" "\n"
+
+(* View: empty  an empty or blank line *)
+let empty = [ eol ]
+
+(* View: comment *)
+let comment = [ label "#comment" . hash . store comment_re . nl ]
+
+(* View: orphan  a commented-out continuation line before the first entry:
+   there is no entry it could belong to, so it is a plain comment *)
+let orphan = [ label "#comment" . hash . store dcont_re . nl ]
+
+(* View: disabled  the '#' that comments a line out *)
+let disabled = [ label "disabled" . hash ]
+
+(* View: field *)
+let field (name:string) (re:regexp) = [ label name . store re ]
+
+(* View: option  "-o name=value", optionally commented out *)
+let option = [ disabled? . indent . del /-o[ \t]+/ "-o " . key pname_re
+             . del "=" "=" . store pvalue_re? . eol ]
+
+(* View: arg  any other continuation line. Only darg_re lines can be
+   commented out ("#  flags=...", "#  -o a=b -o c=d"): other "#  ..." lines
+   are comments. The two values are disjoint, so put picks the lens by value
+   and removing a marker keeps the line's indent *)
+let arg = [ label "@arg" . disabled? . indent . store darg_re . eol ]
+        | [ label "@arg" . indent . store parg_re . eol ]
+
+(* View: entry  a service line with its continuation lines *)
+let entry = [ disabled? . key svc_re
+            . sep . field "type" type_re
+            . sep . field "private" flag_re
+            . sep . field "unprivileged" flag_re
+            . sep . field "chroot" flag_re
+            . sep . field "wakeup" wakeup_re
+            . sep . field "limit" limit_re
+            . sep . field "command" cmd_re . eol
+            . ( (comment | empty)* . (option | arg) )* ]
+
+(* View: lns *)
+let lns = (comment | empty | orphan)* . (entry . (entry | comment | empty)*)?
+
+(* Variable: filter  not autoloaded, see "Loading" *)
+let filter = incl "/etc/postfix/master.cf"

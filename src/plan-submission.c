@@ -1,0 +1,273 @@
+/* submission: outbound mail relayed through the ISP's submission server with SASL over TLS, and
+ * clients submitting on this server's 587. What the hand recipe gets wrong is fixed here: TLS is
+ * required before the password goes out (smtp_tls_security_level = encrypt), the map is 0600 from
+ * its first byte, and the table type is the one this Postfix uses. */
+#include <sys/stat.h>
+
+#include "aug.h"
+#include "dovecot.h"
+#include "hostport.h"
+#include "plan.h"
+#include "postfix.h"
+#include "probe.h"
+#include "secret.h"
+#include "spawn.h"
+#include "util.h"
+
+#define MAP_LENS "Op25b_Postfix_Map.lns"
+
+/* --mechanisms=LIST: SASL names (RFC 4422: A-Z 0-9 - _), separated by commas or blanks. */
+static int parse_mech_list(const char *list, char **out)
+{
+	size_t n = strlen(list);
+	char *res = calloc(1, 2 * n + 2), *w = res;
+	if (!res)
+		return -ENOMEM;
+	for (const char *p = list; *p;) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		size_t k = strcspn(p, ", ");
+		if (k == 0)
+			break;
+		for (size_t i = 0; i < k; i++) {
+			char c = p[i];
+			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+				free(res);
+				return log_err(-EINVAL, "--mechanisms=%s: '%.*s' is not a SASL mechanism name", list, (int)k, p);
+			}
+			*w++ = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+		}
+		*w++ = ',';
+		*w++ = ' ';
+		p += k;
+	}
+	if (w == res) {
+		free(res);
+		return log_err(-EINVAL, "--mechanisms: give auto or a list such as PLAIN,LOGIN");
+	}
+	w[-2] = '\0';
+	*out = res;
+	return 0;
+}
+
+/* auto: ask the relay what it offers inside TLS (where the password will travel). */
+static int probe_mechs(const struct hostport *hp, unsigned timeout, char **out)
+{
+	_cleanup_(probe_result_free) struct probe_result res = { 0 };
+	log_info("probing %s port %u for its AUTH mechanisms (--mechanisms=LIST skips this)", hp->host, hp->port);
+	int r = probe_run(hp->host, hp->port, timeout, &res);
+	if (r < 0)
+		return log_err(-EHOSTUNREACH, "--mechanisms=auto: the relay host could not be probed; give "
+					      "--mechanisms=LIST to apply anyway");
+	if (!res.tls)
+		return log_err(-EPROTO, "%s: offers no TLS; op25b will not send the ISP password in clear",
+			       hp->host);
+	if (!res.have_after || res.after.n_mechs == 0)
+		return log_err(-EPROTO, "%s: offers no AUTH mechanism after TLS", hp->host);
+	size_t cap = 1;
+	for (size_t i = 0; i < res.after.n_mechs; i++)
+		cap += strlen(res.after.mechs[i]) + 2;
+	_cleanup_free_ char *list = calloc(1, cap);
+	if (!list)
+		return -ENOMEM;
+	for (size_t i = 0; i < res.after.n_mechs; i++)
+		snprintf(list + strlen(list), cap - strlen(list), "%s%s", i ? "," : "", res.after.mechs[i]);
+	log_info("%s offers AUTH %s after TLS%s", hp->host, list,
+		 res.auth_before_tls ? " (and before it: op25b requires TLS first)" : "");
+	return parse_mech_list(list, out);
+}
+
+/* Without the Cyrus SASL client plugins Postfix defers mail with "no mechanism available". */
+static void warn_missing_plugins(const char *root, const char *mechs)
+{
+	static const char *const dirs[] = { "/usr/lib/x86_64-linux-gnu/sasl2", "/usr/lib/aarch64-linux-gnu/sasl2",
+					    "/usr/lib64/sasl2", "/usr/lib/sasl2" };
+	static const char *const map[][2] = { { "plain", "libplain.so" }, { "login", "liblogin.so" },
+					      { "cram-md5", "libcrammd5.so" }, { "digest-md5", "libdigestmd5.so" },
+					      { "scram-sha-1", "libscram.so" }, { "scram-sha-256", "libscram.so" },
+					      { "ntlm", "libntlm.so" }, { "gssapi", "libgssapiv2.so" } };
+	for (size_t i = 0; i < ELEMENTSOF(map); i++) {
+		if (!strstr(mechs, map[i][0]))
+			continue;
+		for (size_t d = 0; d < ELEMENTSOF(dirs); d++) {
+			_cleanup_free_ char *p = strdup_printf("%s/%s", dirs[d], map[i][1]), *h = NULL;
+			if (p && (h = path_under_root(root, p)) && access(h, F_OK) == 0)
+				return; /* one usable mechanism is enough */
+		}
+	}
+	log_warn("no Cyrus SASL client plugin for %s is installed: Postfix would defer relayed mail with "
+		 "\"no mechanism available\" (Debian: apt-get install libsasl2-modules)", mechs);
+}
+
+/* The table type this Postfix uses: main.cf's default_database_type, else the compiled default
+ * (postconf -d does not read main.cf, so it never waits for a young one). */
+static int table_type(struct conf_set *s, struct conf_file *main_cf, char **out)
+{
+	bool present;
+	const char *v;
+	int r = conf_get(s, main_cf, "default_database_type", &present, &v);
+	if (r < 0)
+		return r;
+	if (present && is_config_token(v)) {
+		*out = strdup(v);
+		return *out ? 0 : -ENOMEM;
+	}
+	_cleanup_free_ char *res = NULL;
+	char *argv[] = { "postconf", "-d", "-h", "default_database_type", NULL };
+	r = spawn_run(argv, NULL, 0, &res);
+	if (r != 0 || !res)
+		return log_err(r < 0 ? r : -EIO, "postconf -d default_database_type failed");
+	res[strcspn(res, "\n")] = '\0';
+	if (!is_config_token(res))
+		return log_err(-EIO, "postconf: odd default_database_type '%s'", res);
+	*out = TAKE_PTR(res);
+	return 0;
+}
+
+/* The map: one line "[host]:port user:password" among whatever else it holds, rendered through
+ * the lens in memory. Raw for the journal (its edits would carry the password), secret for diffs. */
+static int plan_map(struct conf_set *s, const char *path, const char *key, const char *user,
+		    const struct secret *pw, const char *type)
+{
+	struct conf_file *f;
+	int r = conf_open_raw(s, path, 0600, &f);
+	if (r < 0)
+		return r;
+	if (!(f->postmap_type = strdup(type)))
+		return -ENOMEM;
+	/* Never readable by others, whatever mode it had. */
+	f->force_mode = 0600;
+	const char *tree = "/op25b/map";
+	if ((r = aug_parse_text(s->aug, MAP_LENS, f->old, tree, f->host_path)) < 0)
+		return r;
+	_cleanup_free_ char *entry = strdup_printf("%s/pattern[. = '%s']", tree, key);
+	_cleanup_free_ char *value = strdup_printf("%s:%s", user, pw->data);
+	if (!entry || !value)
+		return -ENOMEM;
+	if (aug_match(s->aug, entry, NULL) <= 0) {
+		_cleanup_free_ char *fresh = strdup_printf("%s/pattern[last()+1]", tree);
+		if (!fresh || aug_set(s->aug, fresh, key) < 0)
+			return -EIO;
+	}
+	_cleanup_free_ char *vpath = strdup_printf("%s/value", entry);
+	if (!vpath || aug_set(s->aug, vpath, value) < 0)
+		r = -EIO;
+	explicit_bzero(value, strlen(value));
+	if (r < 0)
+		return r;
+	char *text = NULL;
+	r = aug_render_text(s->aug, MAP_LENS, f->old, tree, f->host_path, &text);
+	aug_rm(s->aug, tree); /* the password leaves the tree */
+	if (r < 0)
+		return r;
+	size_t len = strlen(text);
+	bool same = f->existed && len == f->old_len && memcmp(text, f->old, len) == 0;
+	struct stat st;
+	if (same && f->existed && stat(f->host_path, &st) == 0 && (st.st_mode & 077) == 0) {
+		explicit_bzero(text, len);
+		free(text);
+		return 0;
+	}
+	f->new = text;
+	f->new_len = len;
+	return 0;
+}
+
+int plan_submission(struct conf_set *s, const struct options *o, const struct tls_paths *tls)
+{
+	struct conf_file *main_cf, *master_cf;
+	struct hostport hp;
+	const char *why = NULL;
+	char relay[HOSTPORT_FORMAT_MAX];
+	_cleanup_free_ char *mechs = NULL, *type = NULL, *map = NULL;
+	_cleanup_(secret_wipe) struct secret pw = { 0 };
+	int r;
+
+	/* Everything the user gave is checked before anything is probed or read. */
+	if (!o->relayhost)
+		return log_err(-EINVAL, "apply --mode=submission: --relayhost=HOST[:PORT] is required");
+	if (hostport_parse(o->relayhost, 587, &hp, &why) < 0)
+		return log_err(-EINVAL, "--relayhost=%s: %s", o->relayhost, why ? why : "not HOST[:PORT]");
+	if (hostport_format(&hp, relay, sizeof(relay)) < 0)
+		return log_err(-EINVAL, "--relayhost=%s: too long", o->relayhost);
+	if (strempty(o->relay_user))
+		return log_err(-EINVAL, "apply --mode=submission: --relay-user=NAME is required");
+	if (!is_config_token(o->relay_user) || strchr(o->relay_user, ':'))
+		return log_err(-EINVAL, "--relay-user: must not be empty or contain blanks, control characters, '#' or ':'");
+	if (!o->relay_password_file == !o->relay_password_stdin)
+		return log_err(-EINVAL, "apply --mode=submission: give the password with exactly one of "
+					"--relay-password-file=FILE or --relay-password-stdin");
+	if (o->password_map && (o->password_map[0] != '/' || !is_config_token(o->password_map)))
+		return log_err(-EINVAL, "--password-map=%s: must be an absolute path without blanks or '#'", o->password_map);
+	if (o->mechanisms && !streq(o->mechanisms, "auto") && (r = parse_mech_list(o->mechanisms, &mechs)) < 0)
+		return r;
+	r = o->relay_password_file ? secret_from_file(o->root, o->relay_password_file, &pw) : secret_from_stdin(&pw);
+	if (r < 0)
+		return r;
+
+	if ((r = postfix_open(s, o->postfix_dir, &main_cf, &master_cf)) < 0)
+		return r;
+	if (!mechs && (r = probe_mechs(&hp, o->timeout_sec, &mechs)) < 0)
+		return r;
+	warn_missing_plugins(o->root, mechs);
+	if ((r = table_type(s, main_cf, &type)) < 0)
+		return r;
+	map = o->password_map ? strdup(o->password_map) : strdup_printf("%s/ispinfo", o->postfix_dir);
+	_cleanup_free_ char *maps = map ? strdup_printf("%s:%s", type, map) : NULL;
+	if (!maps)
+		return -ENOMEM;
+	if ((r = plan_map(s, map, relay, o->relay_user, &pw, type)) < 0)
+		return r;
+	/* The map is written (and compiled) before main.cf points at it. */
+	struct conf_file *mapf = s->files[s->n - 1];
+	memmove(&s->files[1], &s->files[0], (s->n - 1) * sizeof(*s->files));
+	s->files[0] = mapf;
+
+	const char *keys[][2] = {
+		{ "relayhost", relay },
+		{ "smtp_sasl_auth_enable", "yes" },
+		{ "smtp_sasl_password_maps", maps },
+		{ "smtp_sasl_security_options", "noanonymous" },
+		{ "smtp_sasl_tls_security_options", "noanonymous" },
+		{ "smtp_sasl_mechanism_filter", mechs },
+		/* Without it Postfix never sends STARTTLS, and the ISP either refuses AUTH or gets the
+		 * password in clear (FINDINGS). */
+		{ "smtp_tls_security_level", "encrypt" },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		if ((r = main_cf_set(s, main_cf, keys[i][0], keys[i][1])) < 0)
+			return r;
+	if (hp.port == 465 && (r = main_cf_set(s, main_cf, "smtp_tls_wrappermode", "yes")) < 0)
+		return r;
+
+	/* A certificate given here is set up for the clients' 587 too. */
+	if (tls->cert && (r = plan_tls_server(s, main_cf, tls)) < 0)
+		return r;
+	bool present;
+	const char *cert;
+	if ((r = conf_get(s, main_cf, "smtpd_tls_cert_file", &present, &cert)) < 0)
+		return r;
+	bool have_cert = present && !strempty(cert);
+
+	static const char *const names[] = { "submission", NULL };
+	static const char *const after[] = { "smtp", NULL };
+	_cleanup_free_ char *rel = NULL;
+	if ((r = master_find(s, master_cf, names, &rel)) < 0)
+		return r;
+	if (!rel && (r = master_add(s, master_cf, "submission", after, &rel)) < 0)
+		return r;
+	const struct master_opt opts[] = {
+		{ "syslog_name", "postfix/submission", true },
+		{ "smtpd_sasl_auth_enable", "yes", false },
+		{ "smtpd_relay_restrictions", "permit_sasl_authenticated,reject", false },
+		/* AUTH only inside TLS on the clients' 587, when there is a certificate to offer. */
+		{ "smtpd_tls_security_level", "encrypt", false },
+		{ "smtpd_tls_auth_only", "yes", false },
+	};
+	if ((r = master_enable(s, master_cf, rel, opts, have_cert ? 5 : 3)) < 0)
+		return r;
+	if (!have_cert)
+		log_warn("no TLS certificate is configured: clients would send their passwords to port 587 in "
+			 "clear; give --cert/--key or --domain (or apply --mode=smtps first)");
+	return 0;
+}
