@@ -14,6 +14,7 @@ static const struct {
 	{ "revert", verb_revert },
 	{ "status", verb_status },
 	{ "probe", verb_probe },
+	{ "verify", verb_verify },
 };
 
 int main(int argc, char **argv)

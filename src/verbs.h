@@ -6,3 +6,4 @@ int verb_apply(const struct options *o);
 int verb_revert(const struct options *o);
 int verb_status(const struct options *o);
 int verb_probe(const struct options *o);
+int verb_verify(const struct options *o);
