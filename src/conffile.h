@@ -24,6 +24,7 @@ struct conf_file {
 	size_t new_len;
 	bool remove;                  /* revert: the file goes away (op25b created it) */
 	bool written;                 /* txn_write() replaced it (rollback knows what to undo) */
+	bool merged;                  /* revert: only op25b's edits were undone (changed since) */
 	mode_t create_mode;           /* mode of a file op25b creates */
 	mode_t force_mode;            /* non-zero: written with this mode whatever it had (the map) */
 	bool secret;                  /* never shown in a diff or a message */

@@ -62,6 +62,7 @@ static int undo_edits(struct conf_set *s, struct conf_file *f, const struct tx_f
 	log_info("%s: changed since op25b wrote it: undid op25b's %zu edit%s, kept the rest%s", f->path,
 		 x->n_edits - (size_t)skipped, x->n_edits - (size_t)skipped == 1 ? "" : "s",
 		 skipped ? " (some edits were changed by someone else and left)" : "");
+	f->merged = true;
 	return set_content(f, text, strlen(text));
 }
 
@@ -176,7 +177,8 @@ int verb_revert(const struct options *o)
 		}
 	for (size_t i = 0; i < s.n; i++)
 		if (s.files[i]->new || s.files[i]->remove)
-			log_info("%s %s", s.files[i]->remove ? "removed" : "restored", s.files[i]->path);
+			log_info("%s %s", s.files[i]->remove ? "removed" : s.files[i]->merged ? "updated" : "restored",
+				 s.files[i]->path);
 	for (unsigned m = 1; m <= MODE_ALL; m <<= 1)
 		if (done & m)
 			log_info("%s: reverted", mode_name(m));
