@@ -1,5 +1,6 @@
 /* op25b status: which modes are applied, and whether each file still holds what op25b wrote. */
 
+#include "firewall.h"
 #include "journal.h"
 #include "util.h"
 #include "verbs.h"
@@ -52,6 +53,7 @@ int verb_status(const struct options *o)
 		return r == -EBUSY || r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
 
 	bool interrupted = false;
+	unsigned applied = 0;
 	for (size_t k = 0; k < j.n; k++)
 		interrupted |= j.txs[k].pending;
 
@@ -59,6 +61,8 @@ int verb_status(const struct options *o)
 		printf("{\"interrupted\":%s,\"modes\":{", interrupted ? "true" : "false");
 	for (unsigned m = 1, first = 1; m <= MODE_ALL; m <<= 1) {
 		const struct tx *t = newest(&j, m);
+		if (t)
+			applied |= m;
 		if (o->json) {
 			printf("%s\"%s\":{\"applied\":%s,\"files\":[", first ? "" : ",", mode_name(m), t ? "true" : "false");
 			first = 0;
@@ -78,9 +82,14 @@ int verb_status(const struct options *o)
 		if (o->json)
 			printf("]}");
 	}
-	if (o->json)
-		printf("}}\n");
-	else if (interrupted)
-		printf("an earlier run was interrupted: run 'op25b revert' to put the files back\n");
+	_cleanup_free_ char *ports = applied ? fw_router_hint(applied) : NULL;
+	if (o->json) {
+		printf("},\"router_ports\":[%s]}\n", ports ? ports : "");
+	} else {
+		if (ports)
+			printf("router: forward TCP %s to this host\n", ports);
+		if (interrupted)
+			printf("an earlier run was interrupted: run 'op25b revert' to put the files back\n");
+	}
 	return EXIT_DONE;
 }
