@@ -57,11 +57,8 @@ int fw_step_open(const struct options *o, unsigned modes, struct journal *j, str
 	_cleanup_free_ struct tx_fw *v = calloc(res.n_services + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < res.n_services; i++) {
+	for (size_t i = 0; i < res.n_services; i++) /* fw_open() has said what it opened */
 		v[i] = (struct tx_fw){ .name = res.services[i].name, .layers = res.services[i].layers };
-		log_info("firewall: %s %s in zone %s", res.services[i].name,
-			 res.services[i].layers ? "opened" : "was already open", res.zone);
-	}
 	return journal_note_firewall(j, t, res.zone, v, res.n_services);
 }
 
@@ -90,9 +87,7 @@ int fw_step_close(const struct options *o, const struct tx *t)
 	 * without op25b's services; write it, or they come back at firewalld's next start. */
 	if (res.where == FW_OFFLINE && (r = fw_offline_write(&res)) < 0)
 		return r;
-	for (size_t i = 0; i < t->n_fw; i++)
-		log_info("firewall: closed %s in zone %s", t->fw[i].name, t->fw_zone);
-	return 0;
+	return 0; /* fw_close() has said what it closed */
 }
 
 void fw_step_router_hint(unsigned modes)

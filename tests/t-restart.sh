@@ -1,0 +1,274 @@
+#!/bin/bash
+# The expansions in `check ... eval '...'` are meant to happen when the check runs.
+# shellcheck disable=SC2016,SC2034,SC1091
+# t-restart.sh: apply/revert end to end through the real ./op25b, against a REAL systemd 252 booted in
+# private namespaces (tests/lib/sysd.sh) running the real postfix@-.service and dovecot.service on
+# the instance's private /etc/postfix and /etc/dovecot: restart after apply, nothing restarted when
+# nothing changes, rollback when Postfix or Dovecot does not come back, the offline modes
+# (SYSTEMD_OFFLINE=1, --root), --no-restart, and revert. Postfix really serves implicit TLS on 465.
+#
+# Inside the instance /tmp and /run are private; the binary and its lenses are copied to its /run,
+# the certificate lives there too (/run/op25b/pki), the journal in /run/op25b/state. firewalld is
+# hidden inside (tmpfs over /usr/lib/firewalld and /etc/firewalld in the instance's mount
+# namespace) and every run passes --no-firewall: the firewall step is t-fwapply.sh's job.
+# Prints "ok - ...", "FAIL - ...", "skip - ...", "# ..." notes (what op25b printed, timings), and
+# finally "N passed, N failed, N skipped"; exits non-zero when a check failed.
+. "$(dirname "$0")/lib/testlib.sh"
+SYSD=$TOP/tests/lib/sysd.sh
+S=$SCRATCH/sysd
+started=0
+
+skip_all() { skip "$*"; finish; exit 0; }
+[ "$(id -u)" = 0 ] || skip_all "not root (a real systemd in namespaces needs root)"
+[ -x "$OP25B" ] || skip_all "$OP25B is not built (make op25b)"
+for c in postconf dovecot doveconf openssl sha256sum timeout; do
+	command -v "$c" >/dev/null || skip_all "no $c"
+done
+why=$("$SYSD" check 2>&1) || skip_all "systemd harness cannot run here: ${why#no: }"
+
+cleanup() {
+	if [ "$started" = 1 ]; then "$SYSD" stop "$S" || echo "# warning: sysd.sh stop $S failed" >&2; fi
+	cleanup_scratch
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ms() { echo $(($(date +%s%N) / 1000000)); }
+us() { date +%s%6N; }
+has() { grep -qF -- "$1" "$OUT"; }
+show() { sed 's/^/#   /' "$OUT"; }
+
+# What the host has, to prove at the end that nothing of it was touched.
+host_state() {
+	for d in /etc/postfix /etc/dovecot /etc/firewalld /var/lib/op25b; do
+		if [ -e "$d" ]; then find "$d" -type f -print0 | sort -z | xargs -0r sha256sum; else echo "no $d"; fi
+	done
+}
+host_before=$(host_state)
+
+# ---- boot ----------------------------------------------------------------------------------------
+t0=$(ms)
+if ! "$SYSD" start "$S" >"$SCRATCH/start.log" 2>&1; then
+	started=1
+	sed 's/^/# /' "$SCRATCH/start.log" | tail -20
+	fail "harness: systemd booted in private namespaces"
+	finish
+	exit 1
+fi
+started=1
+ok "harness: systemd 252 booted in private namespaces ($(($(ms) - t0)) ms)"
+
+X() { timeout 200 "$SYSD" exec "$S" "$@"; }   # every command inside is bounded
+IN=/run/op25b/bin/op25b
+install -d "$S/run/op25b/bin"
+install -m 755 "$OP25B" "$S/run/op25b/bin/op25b"
+cp -a "$TOP/lenses" "$S/run/op25b/bin/lenses"
+make_pki "$S/run/op25b/pki" 30 mail.example.test
+CERT=/run/op25b/pki/fullchain.pem KEY=/run/op25b/pki/privkey.pem
+# The same certificate under /tmp: op25b and doveconf see it, dovecot.service (PrivateTmp=true) does not.
+mkdir -p "$S/tmp/op25b-pki" && cp -a "$S/run/op25b/pki/." "$S/tmp/op25b-pki/"
+STATE=/run/op25b/state
+COMMON=(--state-dir="$STATE" --no-firewall)
+
+# firewalld must be invisible inside: the instance's / is the host's, except what sysd.sh binds.
+guard=ok
+for d in /usr/lib/firewalld /etc/firewalld; do
+	[ -d "$d" ] || continue
+	X mount -t tmpfs -o size=1m,mode=0755 op25b-nofw "$d" || guard=failed
+done
+check "firewalld hidden inside the instance (tmpfs over /usr/lib/firewalld, /etc/firewalld)" \
+	eval '[ $guard = ok ] && [ -z "$(X ls -A /usr/lib/firewalld 2>/dev/null)" ]'
+
+# Postfix waits ~2 s for a main.cf younger than that: the harness has just written it.
+touch -d '-1 min' "$S/etc-postfix/main.cf"
+X systemctl start postfix@-.service dovecot.service
+check "baseline: postfix@-.service and dovecot.service running inside" \
+	eval '[ "$(X systemctl is-active postfix@-.service dovecot.service | tr "\n" " ")" = "active active " ]'
+ORIG=$SCRATCH/orig
+mkdir -p "$ORIG" && cp -a "$S/etc-postfix" "$S/etc-dovecot" "$ORIG/"
+orig_files() { same_tree "$ORIG/etc-postfix" "$S/etc-postfix" && same_tree "$ORIG/etc-dovecot" "$S/etc-dovecot"; }
+files_sum() { (cd "$S" && find etc-postfix etc-dovecot -type f -printf '%p %m ' -exec sha256sum {} \; | sort); }
+
+# op [VAR=VALUE...] ARGS...: run op25b inside (plain environment, at most 180 s); output in $OUT, status $rc.
+OUT=$SCRATCH/out
+op() {
+	local envs=()
+	while [ $# -gt 0 ] && [[ $1 == [A-Z]*=* ]]; do envs+=("$1"); shift; done
+	X timeout 180 env -u SYSTEMD_OFFLINE -u DBUS_SYSTEM_BUS_ADDRESS "${envs[@]}" "$IN" "$@" >"$OUT" 2>&1
+	rc=$?
+}
+inv() { X systemctl show -P InvocationID postfix@-.service dovecot.service | tr '\n' ' '; }
+both_active() { [ "$(X systemctl is-active postfix@-.service dovecot.service | tr '\n' ' ')" = "active active " ]; }
+# ActiveEnterTimestamp in µs (CLOCK_REALTIME, the same clock as the host's date).
+entered() {
+	X busctl get-property org.freedesktop.systemd1 "/org/freedesktop/systemd1/unit/$1" \
+		org.freedesktop.systemd1.Unit ActiveEnterTimestamp | sed -n 's/^t //p'
+}
+# Between cases: no failed state or start-rate counter carried over.
+reset() { X systemctl reset-failed postfix@-.service dovecot.service 2>/dev/null; }
+# "subject=CN = ..." of the certificate served on 127.0.0.1:PORT (implicit TLS).
+served_cn() { X timeout 10 openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null | sed -n 's/^subject=//p'; }
+smtps_session() {
+	{ sleep 0.5; printf 'EHLO op25b-test\r\nQUIT\r\n'; } |
+		X timeout 10 openssl s_client -connect 127.0.0.1:465 -crlf -ign_eof -servername op25b.test 2>&1
+}
+listening() { [ -n "$(X ss -Htln "sport = :$1")" ]; }
+banner25() { X timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/25 && head -1 <&3 && printf "QUIT\r\n" >&3' 2>/dev/null; }
+status_is() { X "$IN" status --state-dir="$STATE" 2>&1 | grep -qx "smtps: $1"; }
+
+# ---- 1. apply --mode=smtps: written, restarted, served ---------------------------------------------
+i0=$(inv)
+t0=$(us)
+op apply --mode=smtps --cert="$CERT" --key="$KEY" "${COMMON[@]}"
+t1=$(us)
+echo "# op25b apply --mode=smtps --cert=$CERT --key=$KEY ${COMMON[*]}:"
+show
+check "apply: exit 0" test "$rc" = 0
+check "apply: postfix@-.service restarted, job done, active/running" has "restarted postfix@-.service (active/running"
+check "apply: dovecot.service restarted, job done, active/running" has "restarted dovecot.service (active/running"
+i1=$(inv)
+check "apply: both units have a new InvocationID and are active" \
+	eval 'both_active && [ "${i1%% *}" != "${i0%% *}" ] && [ "${i1#* }" != "${i0#* }" ]'
+p_act=$(entered postfix_40_2d_2eservice) d_act=$(entered dovecot_2eservice)
+if [[ $p_act =~ ^[0-9]+$ && $d_act =~ ^[0-9]+$ ]]; then
+	last=$((p_act > d_act ? p_act : d_act))
+	echo "# time: apply start -> postfix@-.service active $(((p_act - t0) / 1000)) ms, dovecot.service active" \
+		"$(((d_act - t0) / 1000)) ms; both active after $(((last - t0) / 1000)) ms; op25b exited after $(((t1 - t0) / 1000)) ms"
+	check "apply: the units became active during the apply (ActiveEnterTimestamp after its start)" \
+		test "$p_act" -gt "$t0" -a "$d_act" -gt "$t0"
+else
+	fail "apply: ActiveEnterTimestamp readable over the instance's bus ($p_act/$d_act)"
+fi
+svc=$(X postconf -M submissions/inet smtps/inet 2>/dev/null)
+check "apply: postconf -M inside shows the 465 service with wrapper mode and SASL" \
+	eval '[[ $svc == *"inet"*"smtpd_tls_wrappermode=yes"*"smtpd_sasl_auth_enable=yes"* ]]'
+check "apply: postconf inside uses the new certificate" \
+	test "$(X postconf -h smtpd_tls_cert_file)" = "$CERT"
+sess=$(smtps_session)
+check "apply: 127.0.0.1:465 answers implicit TLS with the new certificate, SMTP banner, EHLO, QUIT" \
+	eval 'grep -q "subject=CN = mail.example.test" <<<"$sess" && grep -aq "^220 .*ESMTP" <<<"$sess" &&
+	grep -aq "^250 " <<<"$sess" && grep -aq "^221 " <<<"$sess"'
+grep -aE '^(subject=|220 |250 |    Protocol)' <<<"$sess" | tr -d '\r' | sed 's/^ */#   465: /'
+check "apply: dovecot serves the new certificate on 993" test "$(served_cn 993)" = "CN = mail.example.test"
+check "apply: status says applied" status_is applied
+
+# ---- 2. the same apply again: nothing to change, nothing restarted -------------------------------
+sum1=$(files_sum)
+op apply --mode=smtps --cert="$CERT" --key="$KEY" "${COMMON[@]}"
+check "second apply: exit 0, \"nothing to change\"" eval '[ $rc = 0 ] && has "nothing to change"'
+check "second apply: no restart (InvocationIDs unchanged, nothing said about restarts)" \
+	eval '[ "$(inv)" = "$i1" ] && ! has restart'
+check "second apply: no file written" eval '[ "$(files_sum)" = "$sum1" ]'
+
+# ---- 3. revert: original bytes, restarted ----------------------------------------------------------
+t0=$(us)
+op revert "${COMMON[@]}"
+t1=$(us)
+echo "# op25b revert:"
+show
+i2=$(inv)
+check "revert: exit 0, both units restarted" \
+	eval '[ $rc = 0 ] && has "restarted postfix@-.service (active/running" && has "restarted dovecot.service (active/running"'
+check "revert: new InvocationIDs, both active" \
+	eval 'both_active && [ "${i2%% *}" != "${i1%% *}" ] && [ "${i2#* }" != "${i1#* }" ]'
+check "revert: /etc/postfix and /etc/dovecot byte for byte (and modes) as before" orig_files
+check "revert: 465 no longer served, dovecot back on its old certificate" \
+	eval '! listening 465 && [ "$(served_cn 993)" = "CN = op25b.test" ]'
+echo "# time: revert (files + restarts) $(((t1 - t0) / 1000)) ms"
+check "revert: status says not applied" status_is "not applied"
+
+# ---- 4. Postfix does not start with the new files: 465 is taken by another daemon ------------------
+# (as an stunnel left from an older recipe would do). postconf has nothing to say about it; the
+# master daemon fails to bind at start.
+reset
+X systemd-run --unit=op25b-blocker --collect -q openssl s_server -quiet -accept 127.0.0.1:465 \
+	-cert "$CERT" -key "$KEY" >/dev/null 2>&1
+for _ in $(seq 100); do listening 465 && break; sleep 0.05; done
+check "another daemon (openssl s_server, op25b-blocker) listens on 127.0.0.1:465" listening 465
+i3=$(inv)
+op apply --mode=smtps --cert="$CERT" --key="$KEY" "${COMMON[@]}"
+echo "# op25b apply with 465 taken:"
+show
+check "postfix fails: exit 1" test "$rc" = 1
+check "postfix fails: op25b names the failed unit" \
+	has "op25b: postfix@-.service: job failed, unit failed (failed/failed, exit-code)"
+check "postfix fails: says the files were put back and restarted with them" \
+	eval 'has "the files were put back; restarting with them" && has "smtps: failed; the configuration was put back as it was"'
+check "postfix fails: files rolled back byte for byte" orig_files
+check "postfix fails: postfix@-.service and dovecot.service active again (restarted with the old files)" \
+	eval 'both_active && [ "$(inv)" != "$i3" ]'
+check "postfix fails: Postfix runs the old configuration (no 465 service, port 25 answers)" \
+	eval '[ -z "$(X postconf -M submissions/inet 2>/dev/null)" ] && banner25 | grep -q "^220 "'
+why=$(grep -a 'port 465' "$S/lib-postfix/maillog" 2>/dev/null | tail -1)
+check "postfix fails: Postfix's own reason in its maillog: ${why#* * * }" eval '[[ $why == *"Address already in use"* ]]'
+check "postfix fails: nothing left in the journal (status: not applied)" status_is "not applied"
+X systemctl stop op25b-blocker.service
+
+# ---- 5. Dovecot does not start with the new files: the certificate is under /tmp ------------------
+# op25b and doveconf read /tmp/op25b-pki, but dovecot.service has PrivateTmp=true and sees an empty /tmp.
+reset
+i4=$(inv)
+op apply --mode=smtps --cert=/tmp/op25b-pki/fullchain.pem --key=/tmp/op25b-pki/privkey.pem "${COMMON[@]}"
+echo "# op25b apply with the certificate in /tmp (dovecot.service has PrivateTmp=true):"
+show
+check "dovecot fails: exit 1" test "$rc" = 1
+check "dovecot fails: op25b names the failed unit and shows Dovecot's reason from the journal" \
+	eval 'has "op25b: dovecot.service: job failed, unit failed (failed/failed, exit-code)" &&
+	has "ssl_cert: Can'"'"'t open file /tmp/op25b-pki/fullchain.pem"'
+check "dovecot fails: files rolled back byte for byte" orig_files
+check "dovecot fails: both units active again, restarted with the old files" \
+	eval 'has "restarted dovecot.service (active/running" && both_active && [ "$(inv)" != "$i4" ]'
+check "dovecot fails: Dovecot serves its old certificate" test "$(served_cn 993)" = "CN = op25b.test"
+check "dovecot fails: nothing left in the journal (status: not applied)" status_is "not applied"
+
+# ---- 6./7. offline: SYSTEMD_OFFLINE=1 and --root ---------------------------------------------------
+reset
+offline_case() { # NAME REASON [VAR=VALUE] [OPTIONS...]: apply and revert, files edited, nothing restarted
+	local name=$1 reason=$2 e=() i
+	shift 2
+	[[ ${1:-} == [A-Z]*=* ]] && { e=("$1"); shift; }
+	i=$(inv)
+	op "${e[@]}" apply --mode=smtps --cert="$CERT" --key="$KEY" "${COMMON[@]}" "$@"
+	echo "# op25b apply ($name):"
+	show
+	check "$name apply: exit 0, \"restarts skipped ($reason)\"" \
+		eval '[ $rc = 0 ] && has "restarts skipped ($reason): restart Postfix and Dovecot to use the new configuration"'
+	check "$name apply: files edited (postconf -M shows the 465 service)" \
+		eval '! orig_files >/dev/null && [ -n "$(X postconf -M submissions/inet 2>/dev/null)" ]'
+	check "$name apply: nothing restarted (InvocationIDs unchanged, 465 not served)" \
+		eval '[ "$(inv)" = "$i" ] && both_active && ! listening 465'
+	op "${e[@]}" revert "${COMMON[@]}" "$@"
+	check "$name revert: exit 0, restarts skipped, original bytes back, nothing restarted" \
+		eval '[ $rc = 0 ] && has "restarts skipped ($reason)" && orig_files && [ "$(inv)" = "$i" ]'
+}
+offline_case "SYSTEMD_OFFLINE=1" "SYSTEMD_OFFLINE=1" SYSTEMD_OFFLINE=1
+offline_case "--root=/" "--root given" --root=/
+
+# ---- 8. --no-restart ---------------------------------------------------------------------------------
+i5=$(inv)
+op apply --mode=smtps --cert="$CERT" --key="$KEY" "${COMMON[@]}" --no-restart
+echo "# op25b apply --no-restart:"
+show
+check "--no-restart: exit 0, says what still needs a restart" \
+	eval '[ $rc = 0 ] && has "not restarting (--no-restart): restart Postfix and Dovecot to use the new configuration"'
+check "--no-restart: files edited, nothing restarted" eval '! orig_files >/dev/null && [ "$(inv)" = "$i5" ]'
+op revert "${COMMON[@]}" --no-restart
+check "revert --no-restart: exit 0, says so, original bytes, nothing restarted" \
+	eval '[ $rc = 0 ] && has "not restarting (--no-restart)" && orig_files && [ "$(inv)" = "$i5" ]'
+op revert "${COMMON[@]}"
+check "revert with nothing applied: \"nothing to revert\", no restart" \
+	eval '[ $rc = 0 ] && has "nothing to revert" && [ "$(inv)" = "$i5" ]'
+
+# ---- the host --------------------------------------------------------------------------------------
+check "host /etc/postfix, /etc/dovecot, /etc/firewalld, /var/lib/op25b untouched" \
+	eval '[ "$(host_state)" = "$host_before" ]'
+
+t0=$(ms)
+started=0
+if "$SYSD" stop "$S" 2>"$SCRATCH/stop.log"; then
+	ok "harness stopped: every process gone, cgroup removed ($(($(ms) - t0)) ms)"
+else
+	sed 's/^/# /' "$SCRATCH/stop.log"
+	fail "harness stopped: every process gone, cgroup removed"
+fi
+finish
