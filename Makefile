@@ -65,8 +65,50 @@ install: op25b
 	install -m 755 op25b $(DESTDIR)$(SBINDIR)/op25b
 	install -m 644 lenses/*.aug $(DESTDIR)$(LENSDIR)/
 	install -m 644 man/op25b.8 $(DESTDIR)$(MANDIR)/man8/op25b.8
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)/op25b
+	install -m 644 man/op25b.conf.5 $(DESTDIR)$(MANDIR)/man5/op25b.conf.5
+	install -m 644 completion/op25b.bash $(DESTDIR)$(BASHCOMPDIR)/op25b
+	test -e $(DESTDIR)$(SYSCONFDIR)/op25b/op25b.conf || \
+	    install -m 600 etc/op25b.conf $(DESTDIR)$(SYSCONFDIR)/op25b/op25b.conf
 
 clean:
 	rm -rf $(B) op25b
 
-.PHONY: all units deps check demo install clean
+.PHONY: all units deps check demo install clean dist rpm rpmlint lens-check
+
+# ---- Packaging: configuration file, man pages, completion, tarball, RPM ----
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+RPMDIR      ?= $(abspath $(B))/rpm
+DISTNAME    := op25b-$(VERSION)
+DISTTAR     := $(B)/$(DISTNAME).tar.gz
+
+# The tarball holds the checkout's files: tracked ones, and new ones that .gitignore does not
+# exclude (so it works before a commit too); outside a git checkout, every file but $(B) and .git.
+dist: | $(B)
+	@v=$$(sed -n 's/^Version:[[:space:]]*//p' op25b.spec); [ "$$v" = "$(VERSION)" ] || \
+	    { echo "op25b.spec: Version is '$$v', the Makefile says $(VERSION)" >&2; exit 1; }
+	@if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; then \
+	    git ls-files --cached --others --exclude-standard; \
+	else \
+	    find . \( -path './$(B)' -o -path ./.git \) -prune -o \( -type f -o -type l \) -print | sed 's|^\./||'; \
+	fi | while IFS= read -r f; do if [ -f "$$f" ] || [ -L "$$f" ]; then printf '%s\n' "$$f"; fi; done \
+	    | LC_ALL=C sort -u > $(B)/dist-files
+	tar --owner=0 --group=0 --numeric-owner --transform 's,^,$(DISTNAME)/,S' \
+	    -czf $(DISTTAR) -T $(B)/dist-files
+	@echo "$(DISTTAR): $$(wc -l < $(B)/dist-files) files"
+
+# rpmbuild checks BuildRequires against the rpm database: on Debian it is empty, hence --nodeps.
+rpm: dist
+	rm -rf $(RPMDIR)
+	mkdir -p $(RPMDIR)
+	nodeps=; [ -n "$$(rpm -qa 2>/dev/null | head -n 1)" ] || nodeps=--nodeps; \
+	rpmbuild -ta $$nodeps --define "_topdir $(RPMDIR)" $(DISTTAR)
+
+rpmlint: rpm
+	rpmlint -r op25b.rpmlintrc op25b.spec $(RPMDIR)/SRPMS/*.rpm $(RPMDIR)/RPMS/*/*.rpm
+
+lens-check:
+	for t in lenses/tests/*.aug; do augparse -I lenses "$$t" || exit 1; done
+
+# Further targets (sanitizers, fuzzing, benchmark) live in mk/*.mk, one concern per file.
+-include $(wildcard mk/*.mk)

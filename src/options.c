@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "config.h"
 #include "util.h"
 
 static const char *const mode_names[] = { "smtps", "submission" };
@@ -36,6 +37,9 @@ void usage(FILE *f)
 	      "  op25b revert [--mode=MODE] [OPTIONS]   undo what op25b applied (all modes by default)\n"
 	      "  op25b status [--json] [OPTIONS]        what is applied, and whether files still match\n"
 	      "  op25b probe HOST[:PORT] [--json]       banner, EHLO, STARTTLS, AUTH before/after TLS\n"
+	      "  op25b verify [--host=ADDR] [--json]    check over the network what was applied\n"
+	      "  op25b verify --send-test=ADDR --user=NAME (--password-file=FILE | --password-stdin)\n"
+	      "                                         also submit a test message on 587 and follow it\n"
 	      "\n"
 	      "Make a mail server work behind an ISP that blocks outbound port 25.\n"
 	      "\n"
@@ -51,6 +55,12 @@ void usage(FILE *f)
 	      "  -n, --dry-run             print the diff, write nothing\n"
 	      "  --no-restart              do not restart services\n"
 	      "  --no-firewall             do not open firewall services\n"
+	      "  --zone=NAME               firewalld zone (default: the default zone)\n"
+	      "  --host=ADDR               verify: the server to check (default 127.0.0.1)\n"
+	      "  --send-test=ADDR          verify: send a test message to ADDR through 587\n"
+	      "  --user=NAME               verify --send-test: the login of a mail user\n"
+	      "  --password-file=FILE      verify --send-test: that user's password (a root-only file)\n"
+	      "  --password-stdin          verify --send-test: read that password from standard input\n"
 	      "  --timeout=SECONDS         limit for network and service operations (default 90)\n"
 	      "  --json                    machine-readable output (status, probe)\n"
 	      "  -q, --quiet               print errors only\n"
@@ -67,6 +77,7 @@ enum {
 	OPT_STATE_DIR, OPT_CONFIG, OPT_NO_RESTART, OPT_NO_FIREWALL, OPT_JSON, OPT_VERSION,
 	OPT_RELAYHOST, OPT_RELAY_USER, OPT_RELAY_PASSWORD_FILE, OPT_RELAY_PASSWORD_STDIN,
 	OPT_MECHANISMS, OPT_PASSWORD_MAP, OPT_ZONE, OPT_HOST, OPT_SEND_TEST, OPT_TIMEOUT,
+	OPT_USER, OPT_PASSWORD_FILE, OPT_PASSWORD_STDIN,
 };
 
 static const struct option long_options[] = {
@@ -89,6 +100,9 @@ static const struct option long_options[] = {
 	{ "host", required_argument, NULL, OPT_HOST },
 	{ "send-test", required_argument, NULL, OPT_SEND_TEST },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	{ "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "no-restart", no_argument, NULL, OPT_NO_RESTART },
 	{ "no-firewall", no_argument, NULL, OPT_NO_FIREWALL },
@@ -100,7 +114,7 @@ static const struct option long_options[] = {
 	{ 0 }
 };
 
-static const char *const verbs[] = { "apply", "revert", "status", "probe" };
+static const char *const verbs[] = { "apply", "revert", "status", "probe", "verify" };
 
 /* Replace *slot with a copy of VALUE; a repeated option keeps the last value, as getopt users expect. */
 static int set_str(char **slot, const char *value)
@@ -137,11 +151,42 @@ static int check_domain(const char *v)
 	return 0;
 }
 
+/* verify: --host is an address or a name; --send-test needs a plain address, a login and exactly one
+ * way to get its password (never argv: the password itself is not an option). */
+static int check_verify(const struct options *o)
+{
+	if (o->host && (!is_config_token(o->host) || strlen(o->host) > 253 || strpbrk(o->host, "[]/")))
+		return log_err(EXIT_USAGE, "--host=%s: give a host name or an address", o->host);
+	if (!o->send_test) {
+		if (o->user || o->password_file || o->password_stdin)
+			return log_err(EXIT_USAGE, "verify: --user and --password-* go with --send-test=ADDR");
+		return 0;
+	}
+	const char *at = strrchr(o->send_test, '@');
+	if (!is_config_token(o->send_test) || !at || at == o->send_test || !at[1] || strpbrk(o->send_test, "<>()[],;:\\\"") ||
+	    strlen(o->send_test) > 254)
+		return log_err(EXIT_USAGE, "--send-test=%s: give a plain mail address, user@domain", o->send_test);
+	if (strempty(o->user) || !is_config_token(o->user) || strlen(o->user) > 255)
+		return log_err(EXIT_USAGE, "verify --send-test: --user=NAME (the login of a mail user) is required");
+	if (!o->password_file == !o->password_stdin)
+		return log_err(EXIT_USAGE, "verify --send-test: give the user's password with exactly one of "
+					   "--password-file=FILE or --password-stdin");
+	if (o->password_file)
+		return check_path("password-file", o->password_file);
+	return 0;
+}
+
 static int finish(struct options *o)
 {
 	bool apply = streq(o->verb, "apply"), revert = streq(o->verb, "revert");
 	int r;
 
+	/* The file fills in what the command line left unset, before the defaults do. */
+	if (o->config && (r = config_load(o->config, o)) < 0)
+		return r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+
+	if (o->timeout_sec == 0)
+		o->timeout_sec = 90;
 	if (!o->root && !(o->root = strdup("/")))
 		return log_err(EXIT_FAIL, "out of memory");
 	if (o->root[0] != '/')
@@ -181,6 +226,10 @@ static int finish(struct options *o)
 		return log_err(EXIT_USAGE, "--relayhost, --relay-user, --relay-password-*, --mechanisms and "
 					   "--password-map are options of apply --mode=submission");
 
+	if ((o->host || o->send_test || o->user || o->password_file || o->password_stdin) && !streq(o->verb, "verify"))
+		return log_err(EXIT_USAGE, "%s: --host, --send-test, --user and --password-* are options of verify", o->verb);
+	if ((r = check_verify(o)))
+		return r;
 	if (streq(o->verb, "probe")) {
 		if (o->nargs != 1)
 			return log_err(EXIT_USAGE, "probe: exactly one HOST[:PORT] is required");
@@ -194,7 +243,6 @@ int options_parse(int argc, char **argv, struct options *o, bool *exit_now)
 {
 	int r;
 	*exit_now = false;
-	o->timeout_sec = 90;
 
 	/* --help/--version work with or without a verb. */
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -211,7 +259,7 @@ int options_parse(int argc, char **argv, struct options *o, bool *exit_now)
 	}
 	if (argc < 2 || argv[1][0] == '-') {
 		usage(stderr);
-		return log_err(EXIT_USAGE, "a verb is required: apply, revert, status or probe");
+		return log_err(EXIT_USAGE, "a verb is required: apply, revert, status, probe or verify");
 	}
 	for (unsigned i = 0; i < ELEMENTSOF(verbs); i++)
 		if (streq(argv[1], verbs[i]))
@@ -246,6 +294,9 @@ int options_parse(int argc, char **argv, struct options *o, bool *exit_now)
 		case OPT_ZONE: r = set_str(&o->zone, optarg); break;
 		case OPT_HOST: r = set_str(&o->host, optarg); break;
 		case OPT_SEND_TEST: r = set_str(&o->send_test, optarg); break;
+		case OPT_USER: r = set_str(&o->user, optarg); break;
+		case OPT_PASSWORD_FILE: r = set_str(&o->password_file, optarg); break;
+		case OPT_PASSWORD_STDIN: o->password_stdin = true; break;
 		case OPT_TIMEOUT: {
 			char *end;
 			errno = 0;
@@ -279,7 +330,8 @@ void options_free(struct options *o)
 {
 	char **strs[] = { &o->root, &o->postfix_dir, &o->dovecot_dir, &o->state_dir, &o->config, &o->domain,
 			  &o->cert, &o->key, &o->relayhost, &o->relay_user, &o->relay_password_file,
-			  &o->mechanisms, &o->password_map, &o->zone, &o->host, &o->send_test };
+			  &o->mechanisms, &o->password_map, &o->zone, &o->host, &o->send_test, &o->user,
+			  &o->password_file };
 	for (unsigned i = 0; i < ELEMENTSOF(strs); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;

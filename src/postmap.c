@@ -64,6 +64,8 @@ int postmap_run(const char *root, const char *postfix_dir, const char *type, con
 	if ((copy = strdup_printf("%s/main.cf", dir)))
 		unlink(copy);
 	rmdir(dir);
+	if (r == -ENOENT)
+		return log_err(r, "postmap is not installed: cannot compile %s", arg);
 	if (r < 0)
 		return r;
 	if (r != 0)

@@ -57,6 +57,8 @@ int spawn_run(char *const argv[], const char *input, size_t input_len, char **ou
 	if (r != 0) {
 		close_pair(out);
 		close_pair(in);
+		if (r == ENOENT)
+			return -ENOENT; /* not installed: the caller decides whether that matters */
 		return log_err(-r, "cannot run %s: %s", argv[0], strerror(r));
 	}
 	if (input) {
