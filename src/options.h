@@ -24,6 +24,8 @@ struct options {
 	char *zone;
 	char *host;                  /* verify --host */
 	char *send_test;
+	char *user, *password_file;  /* verify --send-test: the login on 587, its password */
+	bool password_stdin;
 	bool dry_run, no_restart, no_firewall, json;
 	bool root_given;
 	unsigned timeout_sec;
