@@ -13,7 +13,7 @@ _op25b_opts()
         revert) echo "--mode= --zone= $common" ;;
         status) echo "--json $common" ;;
         probe) echo '--json --timeout= --quiet --verbose --help' ;;
-        verify) echo "--host= --send-test= --json $common" ;;
+        verify) echo "--host= --send-test= --user= --password-file= --password-stdin --json $common" ;;
         *) echo '--help --version' ;;
     esac
 }
@@ -48,7 +48,7 @@ _op25b()
         case $prev in
             --mode | --domain | --cert | --key | --relayhost | --relay-user | --relay-password-file | \
                 --mechanisms | --password-map | --zone | --timeout | --root | --postfix-dir | \
-                --dovecot-dir | --state-dir | --config | --host | --send-test) opt=$prev ;;
+                --dovecot-dir | --state-dir | --config | --host | --send-test | --user | --password-file) opt=$prev ;;
         esac
     fi
 

@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "util.h"
@@ -163,8 +164,8 @@ static int check_verify(const struct options *o)
 		return 0;
 	}
 	const char *at = strrchr(o->send_test, '@');
-	if (!is_config_token(o->send_test) || !at || at == o->send_test || !at[1] || strpbrk(o->send_test, "<>()[],;:\\\"") ||
-	    strlen(o->send_test) > 254)
+	if (!is_config_token(o->send_test) || !at || at == o->send_test || !at[1] || strlen(o->send_test) > 254 ||
+	    strpbrk(o->send_test, "<>()[],;:\\\""))
 		return log_err(EXIT_USAGE, "--send-test=%s: give a plain mail address, user@domain", o->send_test);
 	if (strempty(o->user) || !is_config_token(o->user) || strlen(o->user) > 255)
 		return log_err(EXIT_USAGE, "verify --send-test: --user=NAME (the login of a mail user) is required");
@@ -191,6 +192,11 @@ static int finish(struct options *o)
 		return log_err(EXIT_FAIL, "out of memory");
 	if (o->root[0] != '/')
 		return log_err(EXIT_USAGE, "--root=%s: must be an absolute path", o->root);
+	struct stat st;
+	if (stat(o->root, &st) < 0)
+		return log_err(EXIT_USAGE, "--root=%s: %m", o->root);
+	if (!S_ISDIR(st.st_mode))
+		return log_err(EXIT_USAGE, "--root=%s: not a directory", o->root);
 	if (!o->postfix_dir && set_str(&o->postfix_dir, "/etc/postfix"))
 		return EXIT_FAIL;
 	if (!o->dovecot_dir && set_str(&o->dovecot_dir, "/etc/dovecot"))
@@ -225,9 +231,14 @@ static int finish(struct options *o)
 	if (relay_given && !(apply && o->modes == MODE_SUBMISSION))
 		return log_err(EXIT_USAGE, "--relayhost, --relay-user, --relay-password-*, --mechanisms and "
 					   "--password-map are options of apply --mode=submission");
+	/* RFC 4616: a SASL authentication identity is at most 255 bytes. */
+	if (o->relay_user && strlen(o->relay_user) > 255)
+		return log_err(EXIT_USAGE, "--relay-user: longer than 255 bytes");
 
-	if ((o->host || o->send_test || o->user || o->password_file || o->password_stdin) && !streq(o->verb, "verify"))
-		return log_err(EXIT_USAGE, "%s: --host, --send-test, --user and --password-* are options of verify", o->verb);
+	bool verify_given = o->host || o->send_test || o->user || o->password_file || o->password_stdin;
+	if (verify_given && !streq(o->verb, "verify"))
+		return log_err(EXIT_USAGE, "%s: --host, --send-test, --user and --password-* are options of verify",
+			       o->verb);
 	if ((r = check_verify(o)))
 		return r;
 	if (streq(o->verb, "probe")) {

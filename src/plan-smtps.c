@@ -2,6 +2,7 @@
 #include "dovecot.h"
 #include "plan.h"
 #include "postfix.h"
+#include "sasl.h"
 #include "util.h"
 
 int tls_paths_from_options(const struct options *o, struct tls_paths *t)
@@ -96,5 +97,5 @@ int plan_smtps(struct conf_set *s, const struct options *o, const struct tls_pat
 		return r;
 	if ((r = plan_tls_server(s, main_cf, tls)) < 0 || (r = plan_master_cf(s, master_cf)) < 0)
 		return r;
-	return dovecot_plan_ssl(s, o->dovecot_dir, tls->cert, tls->key, &dovecot);
+	return dovecot_plan_ssl(s, o->dovecot_dir, tls->cert, tls->key, &dovecot) ?: plan_sasl_wiring(s, o, main_cf);
 }

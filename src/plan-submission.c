@@ -10,6 +10,7 @@
 #include "plan.h"
 #include "postfix.h"
 #include "probe.h"
+#include "sasl.h"
 #include "secret.h"
 #include "spawn.h"
 #include "util.h"
@@ -269,5 +270,5 @@ int plan_submission(struct conf_set *s, const struct options *o, const struct tl
 	if (!have_cert)
 		log_warn("no TLS certificate is configured: clients would send their passwords to port 587 in "
 			 "clear; give --cert/--key or --domain (or apply --mode=smtps first)");
-	return 0;
+	return plan_sasl_wiring(s, o, main_cf);
 }

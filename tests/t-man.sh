@@ -88,7 +88,9 @@ check "op25b.8: examples for both modes" \
 # op25b.conf(5): every option that can go into the file, as a key with '_'.
 missing=""
 for o in $LONGOPTS; do
-	case $o in --help | --version | --root | --config | --relay-password-stdin) continue ;; esac
+	# Not file keys: per-run choices, and verify --send-test's login (a mail user's credentials
+	# belong to that one check, not to a site's configuration).
+	case $o in --help | --version | --root | --config | --relay-password-stdin | --user | --password-file | --password-stdin) continue ;; esac
 	k=$(printf '%s' "${o#--}" | tr - _)
 	has5 "^       $k = " || missing="$missing $k"
 done

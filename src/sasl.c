@@ -1,0 +1,272 @@
+/* SASL wiring between Postfix's SMTP server and Dovecot's auth service. */
+#include "sasl.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "dovecot.h"
+#include "postfix.h"
+#include "spawn.h"
+#include "util.h"
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+/* A value that can go into Dovecot's configuration unquoted: no blanks, quotes, braces or '#'. */
+static bool plain_word(const char *s)
+{
+	return is_config_token(s) && !strpbrk(s, "\"'{}\\$");
+}
+
+/* A listener path Dovecot reads unquoted: absolute, of the characters file names usually have. */
+static bool safe_path(const char *s)
+{
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+@-";
+	return s[0] == '/' && strspn(s, ok) == strlen(s);
+}
+
+/* main.cf's KEY when it is set to a plain value; otherwise Postfix's own answer (postconf expands
+ * "$name" references; -d is the compiled default and never waits for a young main.cf). */
+static int postfix_value(struct conf_set *s, const char *postfix_dir, struct conf_file *main_cf, const char *key,
+			 char **out)
+{
+	bool present;
+	const char *v;
+	int r = conf_get(s, main_cf, key, &present, &v);
+	if (r < 0)
+		return r;
+	if (present && plain_word(v)) {
+		*out = strdup(v);
+		return *out ? 0 : -ENOMEM;
+	}
+	_cleanup_free_ char *dir = path_under_root(s->root, postfix_dir);
+	_cleanup_free_ char *res = NULL;
+	if (!dir)
+		return -ENOMEM;
+	char *argd[] = { "postconf", "-d", "-h", (char *)key, NULL };
+	char *argc[] = { "postconf", "-c", dir, "-h", (char *)key, NULL };
+	r = spawn_run(present ? argc : argd, NULL, 0, &res);
+	if (r != 0 || !res)
+		return log_err(r < 0 ? r : -EIO, "postconf -h %s failed%s%.*s", key, res ? ": " : "",
+			       first_line_len(res), res ? res : "");
+	res[strcspn(res, "\n")] = '\0';
+	*out = TAKE_PTR(res);
+	return 0;
+}
+
+/* An active line (not a comment) of TEXT that names PATH as a whole word: some listener is already
+ * there (any spelling of the block: "unix_listener PATH {" or a path setting). */
+static bool names_path(const char *text, const char *path)
+{
+	size_t n = strlen(path);
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		while (*l == ' ' || *l == '\t')
+			l++;
+		size_t len = strcspn(l, "\n");
+		const char *hash = memchr(l, '#', len);
+		if (hash)
+			len = (size_t)(hash - l);
+		for (const char *p = l; (p = memmem(p, len - (size_t)(p - l), path, n)); p++) {
+			char before = p > l ? p[-1] : ' ', after = p + n < l + len ? p[n] : ' ';
+			if (strchr(" \t\"=", before) && strchr(" \t\"{", after))
+				return true;
+			if ((size_t)(p + 1 - l) >= len)
+				break;
+		}
+	}
+	return false;
+}
+
+/* An active "!include" (or !include_try) of every conf.d file in dovecot.conf. */
+static bool includes_confd(const char *text)
+{
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		while (*l == ' ' || *l == '\t')
+			l++;
+		size_t n = strcspn(l, "\n");
+		if (strncmp(l, "!include", 8) == 0 && memmem(l, n, "conf.d/*.conf", 13))
+			return true;
+	}
+	return false;
+}
+
+/* Is a listener at PATH already configured in dovecot.conf (TEXT) or in a conf.d file? */
+static int listener_present(const char *root, const char *dovecot_dir, const char *text, const char *path,
+			    bool *found)
+{
+	*found = names_path(text, path);
+	_cleanup_free_ char *confd = strdup_printf("%s/conf.d", dovecot_dir);
+	_cleanup_free_ char *host = confd ? path_under_root(root, confd) : NULL;
+	if (!host)
+		return -ENOMEM;
+	_cleanup_(closedirp) DIR *d = opendir(host);
+	if (!d)
+		return 0;
+	for (struct dirent *e; !*found && (e = readdir(d));) {
+		size_t n = strlen(e->d_name);
+		if (n < 6 || strcmp(e->d_name + n - 5, ".conf") != 0)
+			continue;
+		_cleanup_free_ char *p = strdup_printf("%s/%s", host, e->d_name), *data = NULL;
+		size_t len;
+		if (!p)
+			return -ENOMEM;
+		if (read_file(p, false, &data, &len) == 0)
+			*found = names_path(data, path);
+	}
+	return 0;
+}
+
+static bool dir_exists(const char *root, const char *path)
+{
+	_cleanup_free_ char *h = path_under_root(root, path);
+	struct stat st;
+	return h && stat(h, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* op25b's own drop-in, written whole from checked words (safe_path, plain_word); doveconf judges
+ * it after the write. (The stock lens cannot check it: it refuses a '.' in a block's name.) */
+static int plan_dropin(struct conf_set *s, const char *path, const char *listener, const char *owner)
+{
+	struct conf_file *f;
+	int r = conf_open_raw(s, path, 0644, &f);
+	if (r < 0)
+		return r;
+	f->secret = false;
+	_cleanup_free_ char *text = strdup_printf("# Written by op25b (apply); 'op25b revert' removes it.\n"
+						  "# Postfix's SMTP server asks Dovecot to check passwords "
+						  "(smtpd_sasl_type = dovecot).\n"
+						  "service auth {\n"
+						  "  unix_listener %s {\n"
+						  "    mode = 0660\n"
+						  "    user = %s\n"
+						  "    group = %s\n"
+						  "  }\n"
+						  "}\n", listener, owner, owner);
+	if (!text)
+		return -ENOMEM;
+	if (f->existed && streq(f->old, text))
+		return 0;
+	f->new_len = strlen(text);
+	f->new = TAKE_PTR(text);
+	return 0;
+}
+
+/* The listener inside dovecot.conf's (last) "service auth" block, made when missing. Every node is
+ * a recorded edit, so revert takes out exactly what was added. False in *ok when the lens cannot
+ * read the file (Dovecot 2.4 block syntax). */
+static int plan_in_main(struct conf_set *s, const char *path, const char *listener, const char *owner, bool *ok)
+{
+	struct conf_file *f = conf_find(s, path);
+	int r;
+	*ok = false;
+	/* The lens's block names: letters, digits, '/', '_' and '-' only. */
+	if (strspn(listener, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_-") != strlen(listener))
+		return 0;
+	if (!f) {
+		r = conf_open_try(s, path, DOVECOT_LENS, &f);
+		if (r == -EBADMSG)
+			return 0;
+		if (r < 0)
+			return r;
+	} else if (!f->lens) {
+		return 0;
+	}
+	bool present;
+	const char *v;
+	if ((r = conf_get(s, f, "service[. = 'auth']", &present, &v)) < 0)
+		return r;
+	if (!present && (r = conf_set(s, f, "service[. = 'auth']", "auth")) < 0)
+		return r;
+	_cleanup_free_ char *l = strdup_printf("service[. = 'auth'][last()]/unix_listener[. = '%s']", listener);
+	if (!l)
+		return -ENOMEM;
+	if ((r = conf_set(s, f, l, listener)) < 0)
+		return r;
+	const char *settings[][2] = { { "mode", "0660" }, { "user", owner }, { "group", owner } };
+	for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+		_cleanup_free_ char *p = strdup_printf("%s/%s", l, settings[i][0]);
+		if (!p)
+			return -ENOMEM;
+		if ((r = conf_set(s, f, p, settings[i][1])) < 0)
+			return r;
+	}
+	*ok = true;
+	return 0;
+}
+
+int plan_sasl_wiring(struct conf_set *s, const struct options *o, struct conf_file *main_cf)
+{
+	bool has_type, has_path;
+	const char *type, *spath;
+	int r;
+
+	if ((r = conf_get(s, main_cf, "smtpd_sasl_type", &has_type, &type)) < 0 ||
+	    (r = conf_get(s, main_cf, "smtpd_sasl_path", &has_path, &spath)) < 0)
+		return r;
+	if (has_type || has_path) {
+		log_debug("main.cf sets smtpd_sasl_type = %s, smtpd_sasl_path = %s: SASL wiring left as it is",
+			  has_type && type ? type : "(default)", has_path && spath ? spath : "(default)");
+		return 0;
+	}
+
+	_cleanup_free_ char *conf = strdup_printf("%s/dovecot.conf", o->dovecot_dir);
+	_cleanup_free_ char *host = conf ? path_under_root(s->root, conf) : NULL, *text = NULL;
+	size_t len;
+	if (!host)
+		return -ENOMEM;
+	r = read_file(host, false, &text, &len);
+	if (r == -ENOENT) {
+		log_warn("AUTH on 465/587 will not work: main.cf names no SASL server (smtpd_sasl_type) and "
+			 "Dovecot is not installed (no %s); install Dovecot, or set up Cyrus SASL for smtpd", host);
+		return 0;
+	}
+	if (r < 0)
+		return log_err(r, "%s: %s", host, strerror(-r));
+
+	_cleanup_free_ char *queue = NULL, *owner = NULL, *listener = NULL;
+	_cleanup_free_ char *confd = strdup_printf("%s/conf.d", o->dovecot_dir);
+	if (!confd)
+		return -ENOMEM;
+	if ((r = postfix_value(s, o->postfix_dir, main_cf, "queue_directory", &queue)) < 0 ||
+	    (r = postfix_value(s, o->postfix_dir, main_cf, "mail_owner", &owner)) < 0)
+		return r;
+	/* Only plain words go into Dovecot's configuration. */
+	if (!safe_path(queue) || !plain_word(owner)) {
+		log_warn("AUTH on 465/587 will not work: op25b does not write queue_directory = %s, mail_owner = %s "
+			 "into Dovecot's configuration; add Dovecot's auth listener for Postfix by hand and set "
+			 "smtpd_sasl_type = dovecot, smtpd_sasl_path = " SASL_PATH " in main.cf", queue, owner);
+		return 0;
+	}
+	if (!(listener = strdup_printf("%s/" SASL_PATH, queue)))
+		return -ENOMEM;
+
+	bool found;
+	if ((r = listener_present(s->root, o->dovecot_dir, text, listener, &found)) < 0)
+		return r;
+	if (found) {
+		log_debug("Dovecot already has a listener at %s", listener);
+	} else if (includes_confd(text) && dir_exists(s->root, confd)) {
+		_cleanup_free_ char *dropin = strdup_printf("%s/" SASL_DROPIN, o->dovecot_dir);
+		if (!dropin)
+			return -ENOMEM;
+		if ((r = plan_dropin(s, dropin, listener, owner)) < 0)
+			return r;
+	} else {
+		bool ok;
+		if ((r = plan_in_main(s, conf, listener, owner, &ok)) < 0)
+			return r;
+		if (!ok) {
+			log_warn("AUTH on 465/587 will not work: %s neither includes conf.d/*.conf nor can op25b "
+				 "add the listener to it (Dovecot 2.4 block syntax?); add \"service auth { unix_listener %s { mode = "
+				 "0660 user = %s group = %s } }\" and set smtpd_sasl_type = dovecot, smtpd_sasl_path = "
+				 SASL_PATH " in main.cf", host, listener, owner, owner);
+			return 0;
+		}
+	}
+	if ((r = main_cf_set(s, main_cf, "smtpd_sasl_type", "dovecot")) < 0)
+		return r;
+	return main_cf_set(s, main_cf, "smtpd_sasl_path", SASL_PATH);
+}

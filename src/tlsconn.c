@@ -1,0 +1,365 @@
+/* verify's client connection: one deadline for every wait, OpenSSL's WANT_READ/WANT_WRITE turned
+ * into polls, replies bounded by smtp_reply.c. */
+#include "tlsconn.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "util.h"
+
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#define SSL_get1_peer_certificate SSL_get_peer_certificate
+#endif
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return UINT64_MAX;
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+_printf_(3, 4) static int fail(struct tlsconn *c, int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* The message for an errno that carries no text of its own yet. */
+static int fail_errno(struct tlsconn *c, int r)
+{
+	if (c->err[0])
+		return r;
+	if (r == -ETIMEDOUT)
+		return fail(c, r, "timed out after %u s waiting for %s", c->timeout_sec, c->expect);
+	if (r == -ECONNRESET || r == -EPIPE)
+		return fail(c, r, "connection closed by the server while waiting for %s", c->expect);
+	return fail(c, r, "%s while waiting for %s", strerror(-r), c->expect);
+}
+
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		uint64_t now = now_ms();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		uint64_t left = deadline - now;
+		struct pollfd p = { .fd = fd, .events = events };
+		int k = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		return k == 0 ? -ETIMEDOUT : 0;
+	}
+}
+
+static void freeaddrinfop(struct addrinfo **ai)
+{
+	if (*ai)
+		freeaddrinfo(*ai);
+}
+
+static int connect_one(const struct addrinfo *ai, uint64_t deadline)
+{
+	_cleanup_close_ int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		if (errno != EINPROGRESS)
+			return -errno;
+		int r = wait_fd(fd, POLLOUT, deadline), err = 0;
+		socklen_t len = sizeof(err);
+		if (r < 0)
+			return r;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			return -errno;
+		if (err)
+			return -err;
+	}
+	return TAKE_FD(fd);
+}
+
+int tlsconn_open(struct tlsconn *c, const char *host, unsigned port, unsigned timeout_sec)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	_cleanup_(freeaddrinfop) struct addrinfo *res = NULL;
+	char service[8];
+	int r = -EHOSTUNREACH;
+
+	*c = (struct tlsconn)TLSCONN_INIT;
+	c->timeout_sec = timeout_sec;
+	c->deadline = now_ms() + timeout_sec * 1000ull;
+	c->expect = "the connection";
+	snprintf(service, sizeof(service), "%u", port);
+	int g = getaddrinfo(host, service, &hints, &res);
+	if (g != 0)
+		return fail(c, -EHOSTUNREACH, "cannot resolve %s: %s", host,
+			    g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		int fd = connect_one(ai, c->deadline);
+		if (fd >= 0) {
+			c->fd = fd;
+			return 0;
+		}
+		r = fd;
+	}
+	return r == -ETIMEDOUT ? fail_errno(c, r) : fail(c, r, "cannot connect: %s", strerror(-r));
+}
+
+static void tls_error_text(char *buf, size_t size)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	if (reason)
+		snprintf(buf, size, "%s", reason);
+	else if (e)
+		ERR_error_string_n(e, buf, size);
+	else
+		snprintf(buf, size, "unknown TLS error");
+	ERR_clear_error();
+}
+
+static int tls_retry(struct tlsconn *c, int ret)
+{
+	char why[256];
+	switch (SSL_get_error(c->ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		return wait_fd(c->fd, POLLIN, c->deadline);
+	case SSL_ERROR_WANT_WRITE:
+		return wait_fd(c->fd, POLLOUT, c->deadline);
+	case SSL_ERROR_ZERO_RETURN:
+		return -ECONNRESET;
+	case SSL_ERROR_SYSCALL:
+		if (ERR_peek_last_error() == 0)
+			return errno ? -errno : -ECONNRESET;
+		__attribute__((fallthrough));
+	default:
+		tls_error_text(why, sizeof(why));
+		if (!SSL_is_init_finished(c->ssl))
+			return fail(c, -EPROTO, "TLS handshake failed: %s", why);
+		return fail(c, -EPROTO, "TLS error while waiting for %s: %s", c->expect, why);
+	}
+}
+
+int tlsconn_start_tls(struct tlsconn *c, const char *host)
+{
+	unsigned char addr[16];
+	bool is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!(c->ctx = ctx))
+		return fail(c, -ENOMEM, "cannot set up TLS: out of memory");
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL *ssl = SSL_new(ctx);
+	if (!(c->ssl = ssl) || SSL_set_fd(ssl, c->fd) != 1 || (!is_ip && SSL_set_tlsext_host_name(ssl, host) != 1))
+		return fail(c, -ENOMEM, "cannot set up TLS: out of memory");
+	c->expect = "the TLS handshake";
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		int k = SSL_connect(ssl);
+		if (k == 1)
+			return 0;
+		int r = tls_retry(c, k);
+		if (r < 0)
+			return fail_errno(c, r);
+	}
+}
+
+bool tlsconn_is_tls(const struct tlsconn *c)
+{
+	return c->ssl && SSL_is_init_finished((SSL *)c->ssl);
+}
+
+static int x509_sha256(X509 *x, char out[65], char **subject)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	if (X509_digest(x, EVP_sha256(), md, &n) != 1 || n != 32)
+		return -EIO;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	if (!subject)
+		return 0;
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	*subject = NULL;
+	if (!bio)
+		return -ENOMEM;
+	if (X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
+		long k = BIO_get_mem_data(bio, &data);
+		*subject = strndup(k > 0 ? data : "", k > 0 ? (size_t)k : 0);
+	}
+	BIO_free(bio);
+	return *subject ? 0 : -ENOMEM;
+}
+
+int tlsconn_peer_cert(const struct tlsconn *c, char sha256[65], char **subject)
+{
+	X509 *x = c->ssl ? SSL_get1_peer_certificate((SSL *)c->ssl) : NULL;
+	if (!x)
+		return -ENOENT;
+	int r = x509_sha256(x, sha256, subject);
+	X509_free(x);
+	return r;
+}
+
+int tls_cert_file_sha256(const char *path, char sha256[65], char **subject)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	ERR_clear_error();
+	if (!x)
+		return -EBADMSG;
+	int r = x509_sha256(x, sha256, subject);
+	X509_free(x);
+	return r;
+}
+
+static int fill(struct tlsconn *c)
+{
+	size_t room = sizeof(c->buf) - c->len;
+	if (room == 0)
+		return fail(c, -EMSGSIZE, "line too long while waiting for %s", c->expect);
+	for (;;) {
+		int r;
+		if (c->ssl) {
+			ERR_clear_error();
+			errno = 0;
+			int k = SSL_read(c->ssl, c->buf + c->len, room > INT_MAX ? INT_MAX : (int)room);
+			if (k > 0) {
+				c->len += (size_t)k;
+				return 0;
+			}
+			r = tls_retry(c, k);
+		} else {
+			ssize_t k = recv(c->fd, c->buf + c->len, room, 0);
+			if (k > 0) {
+				c->len += (size_t)k;
+				return 0;
+			}
+			if (k == 0)
+				return fail_errno(c, -ECONNRESET);
+			if (errno == EINTR)
+				continue;
+			r = errno == EAGAIN || errno == EWOULDBLOCK ? wait_fd(c->fd, POLLIN, c->deadline) : -errno;
+		}
+		if (r < 0)
+			return fail_errno(c, r);
+	}
+}
+
+int tlsconn_send(struct tlsconn *c, const char *s, size_t n)
+{
+	while (n > 0) {
+		int r;
+		if (c->ssl) {
+			ERR_clear_error();
+			errno = 0;
+			int k = SSL_write(c->ssl, s, n > INT_MAX ? INT_MAX : (int)n);
+			if (k > 0) {
+				s += k;
+				n -= (size_t)k;
+				continue;
+			}
+			r = tls_retry(c, k);
+		} else {
+			ssize_t k = send(c->fd, s, n, MSG_NOSIGNAL);
+			if (k >= 0) {
+				s += k;
+				n -= (size_t)k;
+				continue;
+			}
+			if (errno == EINTR)
+				continue;
+			r = errno == EAGAIN || errno == EWOULDBLOCK ? wait_fd(c->fd, POLLOUT, c->deadline) : -errno;
+		}
+		if (r < 0)
+			return fail_errno(c, r);
+	}
+	return 0;
+}
+
+int tlsconn_read_line(struct tlsconn *c, char **line)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		if (nl) {
+			size_t n = (size_t)(nl - c->buf);
+			*line = strndup(c->buf, n > 0 && nl[-1] == '\r' ? n - 1 : n);
+			c->len -= n + 1;
+			memmove(c->buf, nl + 1, c->len);
+			return *line ? 0 : -ENOMEM;
+		}
+		if (c->len > SMTP_LINE_MAX)
+			return fail(c, -EMSGSIZE, "line longer than %d bytes while waiting for %s", SMTP_LINE_MAX,
+				    c->expect);
+		int r = fill(c);
+		if (r < 0)
+			return r;
+	}
+}
+
+int tlsconn_read_reply(struct tlsconn *c, struct smtp_reply *reply)
+{
+	for (;;) {
+		size_t used = 0;
+		int k = smtp_reply_feed(reply, c->buf, c->len, &used);
+		if (k < 0)
+			return fail(c, k, "%s while waiting for %s", smtp_reply_strerror(k), c->expect);
+		c->len -= used;
+		memmove(c->buf, c->buf + used, c->len);
+		if (k > 0)
+			return 0;
+		if ((k = fill(c)) < 0)
+			return k;
+	}
+}
+
+int tlsconn_command(struct tlsconn *c, const char *cmd, const char *shown, struct smtp_reply *reply)
+{
+	size_t n = strlen(cmd);
+	_cleanup_free_ char *line = malloc(n + 3);
+	if (!line)
+		return -ENOMEM;
+	memcpy(line, cmd, n);
+	memcpy(line + n, "\r\n", 3);
+	log_debug("-> %s", shown ? shown : cmd);
+	c->expect = "the reply";
+	int r = tlsconn_send(c, line, n + 2);
+	explicit_bzero(line, n + 2);
+	if (r < 0)
+		return r;
+	r = tlsconn_read_reply(c, reply);
+	if (r >= 0)
+		log_debug("<- %d %s", reply->code, reply->n_lines ? reply->lines[reply->n_lines - 1] : "");
+	return r;
+}
+
+void tlsconn_close(struct tlsconn *c)
+{
+	if (c->ssl) {
+		ERR_clear_error();
+		SSL_shutdown(c->ssl);
+		ERR_clear_error();
+		SSL_free(c->ssl);
+	}
+	SSL_CTX_free(c->ctx);
+	closep(&c->fd);
+	c->fd = -1;
+	c->ssl = c->ctx = NULL;
+}

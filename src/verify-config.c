@@ -1,0 +1,163 @@
+/* verify: what was applied (the journal) and what the configuration says now (Postfix's and
+ * Dovecot's own parsers, so "$name" references and defaults are resolved as the servers do). */
+#include "journal.h"
+#include "spawn.h"
+#include "util.h"
+#include "verify.h"
+
+/* Output lines of a postconf/doveconf run, without their own complaints ("postconf: warning: ..."),
+ * which spawn_run() mixes in. */
+static char *next_line(char **cursor, const char *noise)
+{
+	while (*cursor && **cursor) {
+		char *l = *cursor, *nl = strchr(l, '\n');
+		*cursor = nl ? nl + 1 : l + strlen(l);
+		if (nl)
+			*nl = '\0';
+		if (noise && strncmp(l, noise, strlen(noise)) == 0)
+			continue;
+		return l;
+	}
+	return NULL;
+}
+
+static int dup_value(const char *v, char **out)
+{
+	if (strempty(v))
+		return 0;
+	return (*out = strdup(v)) ? 0 : -ENOMEM;
+}
+
+/* postconf -c DIR -h KEYS...: one output line per key, in order. */
+static int read_main_cf(const char *dir, struct verify_config *vc)
+{
+	char *argv[] = { "postconf", "-c", (char *)dir, "-h", "smtpd_tls_cert_file", "relayhost",
+			 "smtp_sasl_mechanism_filter", "smtp_tls_security_level", "maillog_file", NULL };
+	char **slots[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog };
+	_cleanup_free_ char *out = NULL;
+	int r = spawn_run(argv, NULL, 0, &out);
+	if (r != 0)
+		return log_err(r < 0 ? r : -EIO, "postconf -c %s failed: %.*s", dir, first_line_len(out), out ? out : "");
+	char *cur = out;
+	for (size_t i = 0; i < ELEMENTSOF(slots); i++) {
+		const char *l = next_line(&cur, "postconf: ");
+		if (!l)
+			return log_err(-EIO, "postconf -c %s: fewer lines than parameters", dir);
+		if (dup_value(l, slots[i]) < 0)
+			return -ENOMEM;
+	}
+	if (!vc->maillog && !(vc->maillog = strdup("/var/log/mail.log")))
+		return -ENOMEM;
+	return 0;
+}
+
+/* The service name of a postconf -M line, without an "address:" prefix. */
+static bool service_is(const char *line, const char *const *names)
+{
+	size_t n = strcspn(line, " \t");
+	const char *name = line, *colon = memrchr(line, ':', n);
+	if (colon) {
+		n -= (size_t)(colon + 1 - name);
+		name = colon + 1;
+	}
+	const char *type = line + strcspn(line, " \t");
+	type += strspn(type, " \t");
+	if (strncmp(type, "inet", 4) != 0 || (type[4] != ' ' && type[4] != '\t'))
+		return false;
+	for (size_t i = 0; names[i]; i++)
+		if (strlen(names[i]) == n && strncmp(name, names[i], n) == 0)
+			return true;
+	return false;
+}
+
+static int read_master_cf(const char *dir, struct verify_config *vc)
+{
+	static const char *const s465[] = { "smtps", "submissions", "ssmtp", "465", NULL };
+	static const char *const s587[] = { "submission", "587", NULL };
+	char *argv[] = { "postconf", "-c", (char *)dir, "-M", NULL };
+	_cleanup_free_ char *out = NULL;
+	int r = spawn_run(argv, NULL, 0, &out);
+	if (r != 0)
+		return log_err(r < 0 ? r : -EIO, "postconf -c %s -M failed: %.*s", dir, first_line_len(out), out ? out : "");
+	char *cur = out;
+	for (const char *l; (l = next_line(&cur, "postconf: "));) {
+		vc->svc_465 |= service_is(l, s465);
+		vc->svc_587 |= service_is(l, s587);
+	}
+	return 0;
+}
+
+/* doveconf -h NAME; NULL when Dovecot does not know it (2.3 vs 2.4 names). */
+static int doveconf(const char *conf, const char *name, char **out)
+{
+	char *argv[] = { "doveconf", "-c", (char *)conf, "-h", (char *)name, NULL };
+	_cleanup_free_ char *res = NULL;
+	*out = NULL;
+	int r = spawn_run(argv, NULL, 0, &res);
+	if (r < 0 || !res)
+		return r < 0 ? r : -ENOMEM;
+	if (r != 0) {
+		log_debug("doveconf -h %s: %.*s", name, first_line_len(res), res);
+		return 0;
+	}
+	char *cur = res;
+	const char *l = next_line(&cur, "doveconf: ");
+	return dup_value(l, out);
+}
+
+static int read_dovecot(const char *conf, struct verify_config *vc)
+{
+	_cleanup_free_ char *cert = NULL, *protocols = NULL;
+	int r;
+	if (access(conf, F_OK) < 0)
+		return 0;
+	if ((r = doveconf(conf, "ssl_cert", &cert)) < 0 ||
+	    (!cert && (r = doveconf(conf, "ssl_server_cert_file", &cert)) < 0))
+		return r == -ENOENT ? 0 : r;
+	if ((r = doveconf(conf, "protocols", &protocols)) < 0)
+		return r;
+	vc->dovecot = true;
+	if (cert && (r = dup_value(cert[0] == '<' ? cert + 1 : cert, &vc->dovecot_cert)) < 0)
+		return r;
+	char *save = NULL;
+	for (char *w = protocols ? strtok_r(protocols, " \t,", &save) : NULL; w; w = strtok_r(NULL, " \t,", &save)) {
+		vc->imap |= streq(w, "imap");
+		vc->pop3 |= streq(w, "pop3");
+	}
+	return 0;
+}
+
+int verify_read_config(const struct options *o, struct verify_config *vc)
+{
+	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
+	int r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec);
+	if (r < 0)
+		return r == -EBUSY || r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+	for (size_t i = 0; i < j.n; i++) {
+		if (j.txs[i].pending)
+			vc->interrupted = true;
+		else
+			vc->modes |= j.txs[i].mode;
+	}
+	journal_close(&j); /* the lock is not held while the network is asked */
+
+	_cleanup_free_ char *pdir = path_under_root(o->root, o->postfix_dir);
+	_cleanup_free_ char *dconf = strdup_printf("%s/dovecot.conf", o->dovecot_dir);
+	_cleanup_free_ char *dhost = dconf ? path_under_root(o->root, dconf) : NULL;
+	if (!pdir || !dhost)
+		return log_err(EXIT_FAIL, "out of memory");
+	if (vc->modes && ((r = read_main_cf(pdir, vc)) < 0 || (r = read_master_cf(pdir, vc)) < 0))
+		return EXIT_FAIL;
+	if ((vc->modes & MODE_SMTPS) && (r = read_dovecot(dhost, vc)) < 0)
+		return log_err(EXIT_FAIL, "%s: cannot ask doveconf: %s", dhost, strerror(-r));
+	return 0;
+}
+
+void verify_config_free(struct verify_config *vc)
+{
+	char **strs[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog,
+			  &vc->dovecot_cert };
+	for (size_t i = 0; i < ELEMENTSOF(strs); i++)
+		free(*strs[i]);
+	*vc = (struct verify_config){ 0 };
+}
