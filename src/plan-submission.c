@@ -4,7 +4,6 @@
  * its first byte, and the table type is the one this Postfix uses. */
 #include <sys/stat.h>
 
-#include "aug.h"
 #include "dovecot.h"
 #include "hostport.h"
 #include "plan.h"
@@ -15,7 +14,6 @@
 #include "spawn.h"
 #include "util.h"
 
-#define MAP_LENS "Op25b_Postfix_Map.lns"
 
 /* --mechanisms=LIST: SASL names (RFC 4422: A-Z 0-9 - _), separated by commas or blanks. */
 static int parse_mech_list(const char *list, char **out)
@@ -125,8 +123,59 @@ static int table_type(struct conf_set *s, struct conf_file *main_cf, char **out)
 	return 0;
 }
 
-/* The map: one line "[host]:port user:password" among whatever else it holds, rendered through
- * the lens in memory. Raw for the journal (its edits would carry the password), secret for diffs. */
+/* The map line for KEY in TEXT (postmap's input: "KEY VALUE" lines, "#" comments, continuation
+ * lines starting with a blank), set to "KEY USER:PASSWORD"; other lines stay as they are; a
+ * duplicate of KEY goes (postmap would warn). The result is written into one buffer sized up front,
+ * so no copy of the password is left in memory that op25b does not wipe.
+ * Why not Augeas, as for every other file: this is the one file whose content is a secret, and
+ * Augeas cannot wipe the strings it frees. */
+static int map_with_line(const char *text, size_t len, const char *key, const char *user,
+			 const struct secret *pw, char **out, size_t *out_len)
+{
+	size_t klen = strlen(key), ulen = strlen(user);
+	size_t cap = len + klen + ulen + pw->len + 8; /* line, newlines, NUL */
+	char *buf = malloc(cap), *w = buf;
+	bool placed = false, skipping = false;
+	if (!buf)
+		return -ENOMEM;
+	for (const char *l = text; l < text + len;) {
+		const char *nl = memchr(l, '\n', (size_t)(text + len - l));
+		size_t ll = nl ? (size_t)(nl - l) + 1 : (size_t)(text + len - l);
+		bool continuation = l[0] == ' ' || l[0] == '\t';
+		size_t tok = strcspn(l, " \t\n");
+		bool ours = !continuation && l[0] != '#' && tok == klen && tok < ll && memcmp(l, key, klen) == 0;
+		if (continuation && skipping) {
+			l += ll;
+			continue;
+		}
+		skipping = ours;
+		if (ours && !placed) {
+			w += sprintf(w, "%s %s:", key, user);
+			memcpy(w, pw->data, pw->len);
+			w += pw->len;
+			*w++ = '\n';
+			placed = true;
+		} else if (!ours) {
+			memcpy(w, l, ll);
+			w += ll;
+			if (!nl)
+				*w++ = '\n'; /* the last line gets its newline */
+		}
+		l += ll;
+	}
+	if (!placed) {
+		w += sprintf(w, "%s %s:", key, user);
+		memcpy(w, pw->data, pw->len);
+		w += pw->len;
+		*w++ = '\n';
+	}
+	*w = '\0';
+	*out = buf;
+	*out_len = (size_t)(w - buf);
+	return 0;
+}
+
+/* The map, raw for the journal (edits would carry the password), secret for diffs, 0600 always. */
 static int plan_map(struct conf_set *s, const char *path, const char *key, const char *user,
 		    const struct secret *pw, const char *type)
 {
@@ -138,33 +187,13 @@ static int plan_map(struct conf_set *s, const char *path, const char *key, const
 		return -ENOMEM;
 	/* Never readable by others, whatever mode it had. */
 	f->force_mode = 0600;
-	const char *tree = "/op25b/map";
-	if ((r = aug_parse_text(s->aug, MAP_LENS, f->old, tree, f->host_path)) < 0)
+	char *text;
+	size_t len;
+	if ((r = map_with_line(f->old, f->old_len, key, user, pw, &text, &len)) < 0)
 		return r;
-	_cleanup_free_ char *entry = strdup_printf("%s/pattern[. = '%s']", tree, key);
-	_cleanup_free_ char *value = strdup_printf("%s:%s", user, pw->data);
-	if (!entry || !value)
-		return -ENOMEM;
-	if (aug_match(s->aug, entry, NULL) <= 0) {
-		_cleanup_free_ char *fresh = strdup_printf("%s/pattern[last()+1]", tree);
-		if (!fresh || aug_set(s->aug, fresh, key) < 0)
-			return -EIO;
-	}
-	_cleanup_free_ char *vpath = strdup_printf("%s/value", entry);
-	if (!vpath || aug_set(s->aug, vpath, value) < 0)
-		r = -EIO;
-	explicit_bzero(value, strlen(value));
-	if (r < 0)
-		return r;
-	char *text = NULL;
-	r = aug_render_text(s->aug, MAP_LENS, f->old, tree, f->host_path, &text);
-	aug_rm(s->aug, tree); /* the password leaves the tree */
-	if (r < 0)
-		return r;
-	size_t len = strlen(text);
 	bool same = f->existed && len == f->old_len && memcmp(text, f->old, len) == 0;
 	struct stat st;
-	if (same && f->existed && stat(f->host_path, &st) == 0 && (st.st_mode & 077) == 0) {
+	if (same && stat(f->host_path, &st) == 0 && (st.st_mode & 077) == 0) {
 		explicit_bzero(text, len);
 		free(text);
 		return 0;

@@ -76,7 +76,8 @@ char *path_under_root(const char *root, const char *path)
 
 int read_file(const char *path, bool nofollow, char **data, size_t *len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	/* O_NONBLOCK: a FIFO in a config directory must not hang us (it is refused below). */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return -errno;
 	struct stat st;
@@ -92,9 +93,16 @@ int read_file(const char *path, bool nofollow, char **data, size_t *len)
 		return -ENOMEM;
 	for (;;) {
 		if (n + 1 >= cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb)
+			/* Not realloc: the old buffer may hold a secret (the password map) and must be
+			 * wiped, not handed back to the allocator as it is. */
+			char *nb = malloc(cap * 2);
+			if (!nb) {
+				explicit_bzero(buf, n);
 				return -ENOMEM;
+			}
+			memcpy(nb, buf, n);
+			explicit_bzero(buf, n);
+			free(buf);
 			buf = nb;
 			cap *= 2;
 		}
