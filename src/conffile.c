@@ -104,6 +104,10 @@ static int conf_read(struct conf_set *s, struct conf_file *f, bool must_exist)
 	int r = check_inside_root(s->root, f->host_path, f->path);
 	if (r < 0)
 		return r;
+	/* A FIFO or a device would block the read (or never end): only regular files are config. */
+	struct stat pre;
+	if (stat(f->host_path, &pre) == 0 && !S_ISREG(pre.st_mode) && !S_ISDIR(pre.st_mode))
+		return log_err(-EINVAL, "%s: not a regular file", f->host_path);
 	r = read_file(f->host_path, false, &f->old, &f->old_len);
 	if (r == -ENOENT && !must_exist) {
 		f->old = strdup("");
@@ -304,6 +308,14 @@ int conf_render(struct conf_set *s, struct conf_file *f)
 {
 	if (!f->lens)
 		return 0;
+	/* Every change to a tree is a recorded edit (conf_set, conf_remove, conf_insert): without
+	 * one the lens would write the original bytes back, at the cost of reading them again. */
+	if (f->n_edits == 0) {
+		free(f->new);
+		f->new = NULL;
+		f->new_len = 0;
+		return 0;
+	}
 	_cleanup_free_ char *text = NULL;
 	int r = aug_render_text(s->aug, f->lens, f->old, f->tree, f->host_path, &text);
 	if (r < 0)

@@ -29,11 +29,18 @@ static void scan_main(const char *text, struct dovecot_facts *f)
 	}
 }
 
-static bool file_exists(const char *root, const char *path)
+/* 1 when PATH is a regular file, 0 when it does not exist; anything else there is an error. */
+static int regular_file(const char *root, const char *path)
 {
 	_cleanup_free_ char *h = path_under_root(root, path);
 	struct stat st;
-	return h && stat(h, &st) == 0 && S_ISREG(st.st_mode);
+	if (!h)
+		return -ENOMEM;
+	if (stat(h, &st) < 0)
+		return errno == ENOENT ? 0 : log_err(-errno, "%s: %m", h);
+	if (!S_ISREG(st.st_mode))
+		return log_err(-EINVAL, "%s: not a regular file", h);
+	return 1;
 }
 
 static int set_cert_key(struct conf_set *s, struct conf_file *f, bool v24, const char *cert, const char *key)
@@ -103,7 +110,9 @@ int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *ce
 	*found = true;
 	scan_main(text, &facts);
 
-	const char *target = file_exists(s->root, ssl_path) ? ssl_path : main_path;
+	if ((r = regular_file(s->root, ssl_path)) < 0)
+		return r;
+	const char *target = r ? ssl_path : main_path;
 	r = conf_open_try(s, target, DOVECOT_LENS, &f);
 	if (r == -EBADMSG && facts.v24 && facts.includes_confd) {
 		/* 2.4 block syntax: leave the file alone and add a drop-in that the conf.d include picks

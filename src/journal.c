@@ -141,9 +141,19 @@ static int tx_load(const char *dir, const char *name, struct tx *t)
 	_cleanup_free_ char *meta = strdup_printf("%s/%s/meta", dir, name);
 	if (!meta)
 		return -ENOMEM;
-	_cleanup_fclose_ FILE *f = fopen(meta, "re");
-	if (!f)
-		return log_err(-errno, "%s: %m", meta);
+	int fd = open(meta, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return meta_error(meta, 0, "not a regular file");
+	}
+	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return log_err(-e, "%s: %s", meta, strerror(e));
+	}
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	unsigned ln = 0;
@@ -163,6 +173,9 @@ static int tx_load(const char *dir, const char *name, struct tx *t)
 		} else if (streq(kw, "options")) {
 			const char *h = strtok_r(NULL, " ", &save);
 			snprintf(t->opts_hash, sizeof(t->opts_hash), "%s", h ? h : "");
+		} else if (streq(kw, "state")) {
+			const char *h = strtok_r(NULL, " ", &save);
+			snprintf(t->state_hash, sizeof(t->state_hash), "%s", h ? h : "");
 		} else if (streq(kw, "file")) {
 			struct tx_file *nf = realloc(t->files, (t->n + 1) * sizeof(*nf));
 			if (!nf)
@@ -251,18 +264,30 @@ static int load_all(struct journal *j)
 	_cleanup_free_ char *txdir = strdup_printf("%s/tx", j->dir);
 	if (!txdir)
 		return -ENOMEM;
-	DIR *d = opendir(txdir);
-	if (!d)
+	/* Nothing in the journal is followed through a symlink: discarding an entry deletes files. */
+	int fd = open(txdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : log_err(-errno, "%s: %m", txdir);
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return log_err(-errno, "%s: %m", txdir);
+	}
 	struct dirent *de;
 	int r = 0;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
+		struct stat est;
+		if (fstatat(dirfd(d), de->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(est.st_mode)) {
+			r = log_err(-EBADMSG, "%s/%s: unexpected entry in the journal (not a directory)", txdir, de->d_name);
+			break;
+		}
 		char *end;
 		unsigned long id = strtoul(de->d_name, &end, 10);
 		if (streq(end, ".tmp")) {
-			/* Never became pending: no config file was touched. */
+			/* Never became pending (no config file was touched), or was being dropped (its
+			 * files are back as they were): nothing depends on it. */
 			_cleanup_free_ char *cmd = strdup_printf("%s/%s", txdir, de->d_name);
 			log_debug("discarding unfinished journal entry %s", de->d_name);
 			if (cmd) {
@@ -294,7 +319,7 @@ static int load_all(struct journal *j)
 			break;
 	}
 	closedir(d);
-	if (r == 0)
+	if (r == 0 && j->n > 1) /* qsort(NULL, 0, ...) is undefined (UBSan: nonnull) */
 		qsort(j->txs, j->n, sizeof(*j->txs), cmp_tx);
 	return r;
 }
@@ -461,6 +486,24 @@ int journal_note_firewall(struct journal *j, struct tx *t, const char *zone, con
 	return 0;
 }
 
+int journal_note_state(struct journal *j, struct tx *t, const char *state_hash)
+{
+	(void)j;
+	_cleanup_free_ char *meta = strdup_printf("%s/meta", t->dir);
+	if (!meta)
+		return -ENOMEM;
+	_cleanup_fclose_ FILE *f = fopen(meta, "ae");
+	if (!f)
+		return log_err(-errno, "%s: %m", meta);
+	/* Not fsync'ed: it only lets a later no-change apply skip its work. Lost or cut short, the
+	 * digest matches nothing and that apply does the work. */
+	fprintf(f, "state %s\n", state_hash);
+	if (fflush(f) != 0)
+		return log_err(-errno, "%s: %m", meta);
+	snprintf(t->state_hash, sizeof(t->state_hash), "%s", state_hash);
+	return 0;
+}
+
 int journal_commit(struct journal *j, struct tx *t)
 {
 	(void)j;
@@ -478,20 +521,33 @@ int journal_commit(struct journal *j, struct tx *t)
 
 int journal_drop(struct journal *j, struct tx *t)
 {
+	/* First rename it to N.tmp, which load_all() discards: a run that dies while the files are
+	 * being removed (the meta first, say) must not leave a transaction that cannot be read. */
+	const char *base = strrchr(t->dir, '/');
+	_cleanup_free_ char *gone = base ? strdup_printf("%.*s/%06u.tmp", (int)(base - t->dir), t->dir, t->id) : NULL;
+	if (!gone)
+		return -ENOMEM;
+	if (rename(t->dir, gone) < 0)
+		return log_err(-errno, "%s: %m", t->dir);
+	free(t->dir);
+	t->dir = TAKE_PTR(gone);
+	int r = fsync_parent_dir(t->dir);
+	if (r < 0)
+		return log_err(r, "%s: %s", t->dir, strerror(-r));
 	DIR *d = opendir(t->dir);
 	if (!d)
 		return log_err(-errno, "%s: %m", t->dir);
 	struct dirent *de;
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.' && unlinkat(dirfd(d), de->d_name, 0) < 0) {
-			int r = log_err(-errno, "%s/%s: %m", t->dir, de->d_name);
+			r = log_err(-errno, "%s/%s: %m", t->dir, de->d_name);
 			closedir(d);
 			return r;
 		}
 	closedir(d);
 	if (rmdir(t->dir) < 0)
 		return log_err(-errno, "%s: %m", t->dir);
-	int r = fsync_parent_dir(t->dir);
+	r = fsync_parent_dir(t->dir);
 	size_t idx = (size_t)(t - j->txs);
 	tx_free(t);
 	memmove(&j->txs[idx], &j->txs[idx + 1], (j->n - idx - 1) * sizeof(*j->txs));
@@ -505,6 +561,9 @@ int journal_original(const struct journal *j, const struct tx *t, size_t i, char
 	_cleanup_free_ char *p = strdup_printf("%s/orig.%zu", t->dir, i);
 	if (!p)
 		return -ENOMEM;
+	struct stat st;
+	if (lstat(p, &st) == 0 && !S_ISREG(st.st_mode))
+		return log_err(-EBADMSG, "%s: corrupted journal: not a regular file", p);
 	int r = read_file(p, true, data, len);
 	if (r < 0)
 		return log_err(r, "%s: %s", p, strerror(-r));

@@ -33,6 +33,7 @@ struct tx {
 	unsigned mode;
 	bool pending;
 	char opts_hash[65];
+	char state_hash[65];        /* the configuration directories right after it was applied ("" unknown) */
 	char *dir;
 	struct tx_file *files;
 	size_t n;
@@ -60,6 +61,9 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struc
 /* Record the firewall services opened online (before commit: a crash after opening them leaves a
  * pending transaction that knows about them). */
 int journal_note_firewall(struct journal *j, struct tx *t, const char *zone, const struct tx_fw *fw, size_t n);
+/* Record what the configuration looked like once T's files were written (a digest made by the
+ * caller): a later apply with the same options and the same state has nothing to do. */
+int journal_note_state(struct journal *j, struct tx *t, const char *state_hash);
 int journal_commit(struct journal *j, struct tx *t);
 /* Forget a transaction (after rollback or revert). */
 int journal_drop(struct journal *j, struct tx *t);

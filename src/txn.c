@@ -54,6 +54,22 @@ static int write_one(struct conf_file *f)
 			      f->force_mode ? f->force_mode : f->create_mode, expect, f->old_len);
 }
 
+/* After a failed write_one(): did the change land anyway? atomic_replace() and atomic_remove() fail
+ * after the rename (or unlink) when the directory cannot be fsync'ed; the file then is as planned
+ * and must be put back with the others. */
+static bool landed(const struct conf_file *f)
+{
+	_cleanup_free_ char *cur = NULL;
+	size_t len = 0;
+	int r = read_file(f->host_path, true, &cur, &len);
+	if (f->remove)
+		return r == -ENOENT;
+	bool same = r == 0 && len == f->new_len && memcmp(cur, f->new, len) == 0;
+	if (cur)
+		explicit_bzero(cur, len); /* it may be the password map */
+	return same;
+}
+
 int txn_rollback(struct conf_set *s)
 {
 	int ret = 0;
@@ -84,7 +100,7 @@ int txn_write(struct conf_set *s)
 		if (!f->new && !f->remove)
 			continue;
 		int r = write_one(f);
-		if (r == 0)
+		if (r == 0 || landed(f))
 			f->written = true;
 		if (r == 0)
 			r = after_write(s, f, !f->remove);

@@ -35,31 +35,36 @@ static int put(const char *dir, const char *name, const char *data, size_t len)
 }
 
 /* postconf's warnings for DIR, with the directory and line numbers taken out so that the ones of the
- * old and the new files can be compared. */
-static int postconf_warnings(const char *dir, char **out)
+ * old and the new files can be compared. One run does it: in its parameter mode postconf always
+ * parses master.cf too and reports unused and undefined parameters of both files (what -M would
+ * add is only the listing). Asking for one parameter keeps the output to the complaints, which
+ * are the lines of postconf's own ("postconf: warning: ..."), never a value that happens to
+ * contain "error" (master.cf has a service of that name). */
+static int postconf_warnings(const char *dir, char **out, int *status, bool *cut)
 {
-	_cleanup_free_ char *n = NULL, *m = NULL;
-	char *argn[] = { "postconf", "-c", (char *)dir, "-n", NULL };
-	char *argm[] = { "postconf", "-c", (char *)dir, "-M", NULL };
-	int rn = spawn_run(argn, NULL, 0, &n), rm = spawn_run(argm, NULL, 0, &m);
-	if (rn < 0 || rm < 0)
-		return rn < 0 ? rn : rm;
-	if (!n || !m)
+	_cleanup_free_ char *n = NULL;
+	char *argn[] = { "postconf", "-c", (char *)dir, "-n", "config_directory", NULL };
+	int rn = spawn_run(argn, NULL, 0, &n);
+	if (rn < 0)
+		return rn;
+	if (!n)
 		return -ENOMEM;
-	size_t cap = strlen(n) + strlen(m) + 64, len = 0;
+	/* spawn_run() keeps the first 64 KiB: past that the complaints are cut, in an order of
+	 * postconf's own that an added parameter changes, so the two runs cannot be compared. */
+	*status = rn;
+	*cut = strlen(n) >= 64 * 1024;
+	size_t cap = strlen(n) + 64, len = 0;
 	char *res = calloc(1, cap);
 	if (!res)
 		return -ENOMEM;
-	const char *texts[] = { n, m };
-	for (int t = 0; t < 2; t++)
-		for (const char *l = texts[t]; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] == '\n')) {
-			size_t ll = strcspn(l, "\n");
-			if (!memmem(l, ll, "warning", 7) && !memmem(l, ll, "fatal", 5) && !memmem(l, ll, "error", 5))
-				continue; /* output, not a complaint */
-			len += (size_t)snprintf(res + len, cap - len, "%.*s\n", (int)ll, l);
-		}
-	if ((rn != 0 || rm != 0) && len == 0)
-		len += (size_t)snprintf(res + len, cap - len, "postconf exited %d/%d\n", rn, rm);
+	for (const char *l = n; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] == '\n')) {
+		size_t ll = strcspn(l, "\n");
+		if (ll < 10 || memcmp(l, "postconf: ", 10) != 0)
+			continue; /* output, not a complaint */
+		len += (size_t)snprintf(res + len, cap - len, "%.*s\n", (int)(ll - 10), l + 10);
+	}
+	if (rn != 0 && len == 0)
+		len += (size_t)snprintf(res + len, cap - len, "postconf exited %d\n", rn);
 	/* Normalise: "DIR/main.cf, line 12: " -> "main.cf: " */
 	for (char *p; (p = strstr(res, dir));)
 		memmove(p, p + strlen(dir) + 1, strlen(p + strlen(dir) + 1) + 1);
@@ -97,9 +102,11 @@ int validate_postfix(const struct conf_set *s, const char *postfix_dir)
 	if (!mkdtemp(dir))
 		return log_err(-errno, "mkdtemp: %m");
 	_cleanup_free_ char *after = NULL, *before = NULL;
+	int st_after = 0, st_before = 0;
+	bool cut_after = false, cut_before = false;
 	int r = fill(dir, main_cf, master_cf, true);
 	if (r == 0)
-		r = postconf_warnings(dir, &after);
+		r = postconf_warnings(dir, &after, &st_after, &cut_after);
 	if (r == -ENOENT) {
 		/* An image build on a host without Postfix: nothing to judge with. */
 		log_info("postconf is not installed here: the new Postfix files were not validated");
@@ -111,7 +118,7 @@ int validate_postfix(const struct conf_set *s, const char *postfix_dir)
 	if (r == 0 && *after) {
 		/* Only complaints the current files do not already cause count. */
 		if ((r = fill(dir, main_cf, master_cf, false)) == 0)
-			r = postconf_warnings(dir, &before);
+			r = postconf_warnings(dir, &before, &st_before, &cut_before);
 	}
 	_cleanup_free_ char *pm = strdup_printf("%s/main.cf", dir), *pM = strdup_printf("%s/master.cf", dir);
 	if (pm)
@@ -121,6 +128,18 @@ int validate_postfix(const struct conf_set *s, const char *postfix_dir)
 	rmdir(dir);
 	if (r < 0)
 		return r;
+	if (cut_after || cut_before) {
+		/* Thousands of complaints (a main.cf full of parameters Postfix does not know): only a
+		 * fatal error, which makes postconf fail, can still be told from the ones already there. */
+		if (st_after != 0 && st_before == 0) {
+			const char *fatal = strstr(after, "fatal: ");
+			log_err(0, "%s: postconf: %.*s", postfix_dir, first_line_len(fatal ? fatal : after), fatal ? fatal : after);
+			return log_err(-EBADMSG, "%s: Postfix would reject the new configuration; nothing was changed", postfix_dir);
+		}
+		log_warn("%s: postconf complains about more than op25b can compare (64 KiB); only its fatal errors "
+			 "were checked", postfix_dir);
+		return 0;
+	}
 	int bad = 0;
 	for (const char *l = after; *l; l += strcspn(l, "\n") + 1) {
 		size_t ll = strcspn(l, "\n");

@@ -2,6 +2,7 @@
  * Any failure after the first write puts every file back (and restarts again). */
 #include "cert.h"
 #include "conffile.h"
+#include "fastpath.h"
 #include "fwstep.h"
 #include "journal.h"
 #include "plan.h"
@@ -15,15 +16,6 @@
 static int exit_before_write(int r)
 {
 	return r == -ENOMEM || r == -EIO || r == -ENOSPC || r == -EBUSY || r == -ESTALE ? EXIT_FAIL : EXIT_USAGE;
-}
-
-/* What identifies "the same mode with the same options": a no-change re-apply can be recognised. */
-static void options_hash(const struct options *o, const struct tls_paths *tls, char out[65])
-{
-	_cleanup_free_ char *s = strdup_printf("%s\n%s\n%s\n%s\n%s\n%s\n", mode_name(o->modes), o->postfix_dir,
-					       o->dovecot_dir, tls->cert ? tls->cert : "-",
-					       tls->key ? tls->key : "-", o->relayhost ? o->relayhost : "-");
-	sha256_hex(s ? s : "", s ? strlen(s) : 0, out);
 }
 
 static void summarize(const struct conf_set *s, unsigned mode)
@@ -75,6 +67,12 @@ int verb_apply(const struct options *o)
 		if (j.txs[i].pending)
 			return log_err(EXIT_FAIL, "%s: an earlier run was interrupted; run 'op25b revert' first",
 				       j.txs[i].dir);
+	if ((r = fastpath_already_applied(o, &tls, &j)) < 0)
+		return exit_before_write(r);
+	if (r > 0) {
+		log_info("%s: already applied; nothing to change", mode_name(o->modes));
+		return EXIT_DONE;
+	}
 
 	if ((r = conf_set_init(&s, o->root)) < 0)
 		return EXIT_FAIL;
@@ -106,7 +104,7 @@ int verb_apply(const struct options *o)
 			return exit_before_write(r);
 	}
 	char oh[65];
-	options_hash(o, &tls, oh);
+	fastpath_options_hash(o, &tls, oh);
 	if ((r = journal_begin(&j, o->modes, oh, &s, &t)) < 0)
 		return EXIT_FAIL;
 	if ((r = txn_write(&s)) < 0)
@@ -116,6 +114,10 @@ int verb_apply(const struct options *o)
 	if ((r = restart_changed(o, &s)) < 0)
 		goto rollback_restart;
 	if (fw_online && (r = fw_step_open(o, o->modes, &j, t)) < 0)
+		goto rollback_restart;
+	/* For the next run with the same options: nothing to do as long as this state holds. */
+	char st[65];
+	if (fastpath_state(o, st) == 0 && (r = journal_note_state(&j, t, st)) < 0)
 		goto rollback_restart;
 	if ((r = journal_commit(&j, t)) < 0)
 		goto rollback_restart;

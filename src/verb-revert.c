@@ -1,10 +1,13 @@
 /* op25b revert: give back what was there. Newest transaction first; a file nobody touched since
  * op25b wrote it gets its original bytes back, a file edited since gets only op25b's own edits
  * undone (the later edits stay). */
+#include <dirent.h>
+
 #include "aug.h"
 #include "conffile.h"
 #include "fwstep.h"
 #include "journal.h"
+#include "postmap.h"
 #include "restart.h"
 #include "txn.h"
 #include "util.h"
@@ -34,9 +37,19 @@ static int file_state(struct conf_set *s, const char *path, struct conf_file **o
 	return 0;
 }
 
+/* Forget the content planned so far; it may be the password map: wiped, not just freed. */
+static void drop_new(struct conf_file *f)
+{
+	if (f->new)
+		explicit_bzero(f->new, f->new_len);
+	free(f->new);
+	f->new = NULL;
+	f->new_len = 0;
+}
+
 static int set_content(struct conf_file *f, char *data, size_t len)
 {
-	free(f->new);
+	drop_new(f);
 	f->new = data;
 	f->new_len = len;
 	return 0;
@@ -83,9 +96,7 @@ static int revert_file(struct conf_set *s, const struct journal *j, const struct
 
 	if (present && streq(h, x->new_hash)) {
 		if (!x->existed) {
-			free(f->new);
-			f->new = NULL;
-			f->new_len = 0;
+			drop_new(f);
 			return 0;
 		}
 		char *orig;
@@ -112,6 +123,34 @@ static int revert_file(struct conf_set *s, const struct journal *j, const struct
 	return undo_edits(s, f, x, (*seq)++);
 }
 
+/* A run killed between creating its temporary file and renaming it over a file (atomic.c) leaves
+ * ".NAME.op25b-XXXXXX" beside it, which may hold the password: revert removes those of its files. */
+static void remove_stale_temps(const struct conf_file *f)
+{
+	_cleanup_free_ char *dir = strdup(f->host_path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (!slash)
+		return;
+	*slash = '\0';
+	_cleanup_free_ char *prefix = strdup_printf(".%s.op25b-", slash + 1);
+	DIR *d = opendir(*dir ? dir : "/");
+	if (!prefix || !d) {
+		if (d)
+			closedir(d);
+		return;
+	}
+	size_t n = strlen(prefix);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, prefix, n) == 0 && strlen(de->d_name) == n + 6) {
+			if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+				log_warn("%s/%s: left by an interrupted run; cannot remove it: %m", dir, de->d_name);
+			else
+				log_debug("removed %s/%s, left by an interrupted run", dir, de->d_name);
+		}
+	closedir(d);
+}
+
 /* Turn the in-memory results into the write plan of txn_write(): changed content, or removal. */
 static void finalize(struct conf_set *s)
 {
@@ -121,8 +160,7 @@ static void finalize(struct conf_set *s)
 		if (!f->new && f->existed) {
 			f->remove = true;
 		} else if (same || (!f->new && !f->existed)) {
-			free(f->new);
-			f->new = NULL;
+			drop_new(f);
 		}
 	}
 }
@@ -160,6 +198,14 @@ int verb_revert(const struct options *o)
 	}
 	if ((r = txn_write(&s)) < 0)
 		return log_err(EXIT_FAIL, "revert failed; the files were left as they were");
+	for (size_t i = 0; i < s.n; i++) {
+		struct conf_file *f = s.files[i];
+		remove_stale_temps(f);
+		/* A table source op25b created is gone (maybe by an interrupted revert that did not get
+		 * to its compiled table): the table goes too. */
+		if (f->postmap_type && !f->existed && !f->new && (r = postmap_remove(s.root, f->postmap_type, f->path)) < 0)
+			log_warn("%s: its compiled table could not be removed", f->path);
+	}
 	if ((r = restart_changed(o, &s)) < 0) {
 		if (txn_rollback(&s) == 0) {
 			restart_changed(o, &s);
@@ -173,7 +219,8 @@ int verb_revert(const struct options *o)
 			if (fw_step_close(o, &j.txs[k]) < 0)
 				log_warn("the firewall services above are still open: close them with firewall-cmd");
 			if ((r = journal_drop(&j, &j.txs[k])) < 0)
-				return EXIT_FAIL;
+				return log_err(EXIT_FAIL, "the files were reverted, but the journal could not be cleared: "
+							  "run 'op25b revert' again");
 		}
 	for (size_t i = 0; i < s.n; i++)
 		if (s.files[i]->new || s.files[i]->remove)

@@ -1,0 +1,295 @@
+/* The no-change fast path: a re-apply with the same options on a configuration that nothing
+ * changed since op25b wrote it is proven from the journal, without Augeas or Postfix. */
+#include "fastpath.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include "hostport.h"
+#include "secret.h"
+#include "util.h"
+
+/* What identifies "the same mode with the same options": every option that shapes the files
+ * (the password is not here: see map_holds()). */
+void fastpath_options_hash(const struct options *o, const struct tls_paths *tls, char out[65])
+{
+#define OR_DASH(x) ((x) ? (x) : "-")
+	_cleanup_free_ char *s = strdup_printf("%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n", mode_name(o->modes),
+					       o->postfix_dir, o->dovecot_dir, OR_DASH(tls->cert), OR_DASH(tls->key),
+					       OR_DASH(o->relayhost), OR_DASH(o->relay_user), OR_DASH(o->mechanisms),
+					       OR_DASH(o->password_map));
+#undef OR_DASH
+	sha256_hex(s ? s : "", s ? strlen(s) : 0, out);
+}
+
+/* ---- The no-change fast path: proven from the journal, without Augeas or Postfix ---- */
+
+/* A digest of the configuration as it is: every entry under the Postfix and Dovecot directories
+ * (name, type, mode, owner, size, the bytes of files, the target of links and the bytes behind
+ * them), and the password map wherever it lives. Equal digests mean the planning would read
+ * exactly the same input as when the digest was taken. Bounded: -E2BIG for an unreasonably big
+ * tree (no fast path then). */
+struct state_walk {
+	EVP_MD_CTX *md;
+	const char *skip;             /* the state directory, should it live in there */
+	size_t files, bytes;
+};
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int state_entry(struct state_walk *w, int dirfd, const char *name, const char *path, int depth);
+
+static int state_dir(struct state_walk *w, int fd, const char *path, int depth)
+{
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	char **names = NULL;
+	size_t n = 0;
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(d))) {
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		char **nv = realloc(names, (n + 1) * sizeof(*nv));
+		if (!nv || !(nv[n] = strdup(de->d_name)))
+			r = -ENOMEM;
+		if (nv)
+			names = nv;
+		if (r == 0)
+			n++;
+		if (n > 4096)
+			r = -E2BIG;
+	}
+	if (r == 0)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		if (r == 0) {
+			_cleanup_free_ char *sub = strdup_printf("%s/%s", path, names[i]);
+			r = sub ? state_entry(w, dirfd(d), names[i], sub, depth + 1) : -ENOMEM;
+		}
+		free(names[i]);
+	}
+	free(names);
+	closedir(d);
+	return r;
+}
+
+/* The bytes of the regular file NAME (followed if a symlink: the planning reads through links). */
+static int state_file(struct state_walk *w, int dirfd, const char *name, const struct stat *st)
+{
+	if ((w->bytes += (size_t)st->st_size) > 16u << 20)
+		return -E2BIG;
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char buf[16384];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(w->md, buf, (size_t)n);
+	}
+	explicit_bzero(buf, sizeof(buf)); /* the password map passes through here */
+	return 0;
+}
+
+static int state_entry(struct state_walk *w, int dirfd, const char *name, const char *path, int depth)
+{
+	struct stat st;
+	/* The configured directories themselves may be links (/etc/postfix -> /srv/...): followed. */
+	if (fstatat(dirfd, name, &st, depth == 0 ? 0 : AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		EVP_DigestUpdate(w->md, path, strlen(path) + 1);
+		EVP_DigestUpdate(w->md, "-", 2);
+		return 0;
+	}
+	if (w->skip && streq(path, w->skip))
+		return 0;
+	if (++w->files > 4096 || depth > 8)
+		return -E2BIG;
+	char head[128];
+	int k = snprintf(head, sizeof(head), "%o %u %u %lld", (unsigned)st.st_mode, (unsigned)st.st_uid,
+			 (unsigned)st.st_gid, (long long)st.st_size);
+	EVP_DigestUpdate(w->md, path, strlen(path) + 1);
+	EVP_DigestUpdate(w->md, head, (size_t)k + 1);
+	if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlinkat(dirfd, name, target, sizeof(target));
+		if (n < 0)
+			return -errno;
+		EVP_DigestUpdate(w->md, target, (size_t)n);
+		/* A link to a file: its bytes too (a link to a directory is not walked: loops). */
+		struct stat to;
+		if (fstatat(dirfd, name, &to, 0) == 0 && S_ISREG(to.st_mode)) {
+			char head2[64];
+			int k2 = snprintf(head2, sizeof(head2), "%o %lld", (unsigned)to.st_mode, (long long)to.st_size);
+			EVP_DigestUpdate(w->md, head2, (size_t)k2 + 1);
+			return state_file(w, dirfd, name, &to);
+		}
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (depth == 0 ? 0 : O_NOFOLLOW));
+		return fd < 0 ? -errno : state_dir(w, fd, path, depth);
+	}
+	return S_ISREG(st.st_mode) ? state_file(w, dirfd, name, &st) : 0;
+}
+
+/* PATHS: target-system paths under ROOT; a NULL entry ends them. */
+static int config_state(const char *root, const char *state_dir, const char *const *paths, char out[65])
+{
+	_cleanup_free_ char *skip = path_under_root(root, state_dir);
+	struct state_walk w = { .md = EVP_MD_CTX_new(), .skip = skip };
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	int r = 0;
+	if (!w.md || !skip || EVP_DigestInit_ex(w.md, EVP_sha256(), NULL) != 1)
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && paths[i]; i++) {
+		_cleanup_free_ char *host = path_under_root(root, paths[i]);
+		r = host ? state_entry(&w, AT_FDCWD, host, host, 0) : -ENOMEM;
+	}
+	if (r == 0 && EVP_DigestFinal_ex(w.md, md, &mdlen) != 1)
+		r = -EIO;
+	EVP_MD_CTX_free(w.md);
+	for (unsigned i = 0; r == 0 && i < mdlen && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return r;
+}
+
+/* The map a submission run writes. */
+static char *map_path(const struct options *o)
+{
+	return o->password_map ? strdup(o->password_map) : strdup_printf("%s/ispinfo", o->postfix_dir);
+}
+
+int fastpath_state(const struct options *o, char out[65])
+{
+	_cleanup_free_ char *map = (o->modes & MODE_SUBMISSION) ? map_path(o) : NULL;
+	if ((o->modes & MODE_SUBMISSION) && !map)
+		return -ENOMEM;
+	const char *paths[] = { o->postfix_dir, o->dovecot_dir, map, NULL };
+	return config_state(o->root, o->state_dir, paths, out);
+}
+
+/* Would the map be left as it is: one record for KEY, whose value is VALUE, read the way
+ * postmap reads it ("KEY<blanks>VALUE", blank and '#' lines skipped)? */
+static bool map_holds(const char *text, size_t len, const char *key, const char *user, const struct secret *pw)
+{
+	size_t nkey = strlen(key), nuser = strlen(user), nval = nuser + 1 + pw->len;
+	unsigned found = 0;
+	bool same = false;
+	for (const char *l = text, *end = text + len; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		if (!nl)
+			return false; /* the lens wants every line ended */
+		const char *p = l;
+		while (p < nl && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p < nl && *p != '#') {
+			if (p != l)
+				return false; /* an indented record: the lens cannot read it */
+			size_t k = strcspn(l, " \t\n");
+			const char *v = l + k;
+			while (v < nl && (*v == ' ' || *v == '\t'))
+				v++;
+			const char *ve = nl;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			if (k == nkey && memcmp(l, key, k) == 0) {
+				found++;
+				same = (size_t)(ve - v) == nval && memcmp(v, user, nuser) == 0 && v[nuser] == ':' &&
+				       memcmp(v + nuser + 1, pw->data, pw->len) == 0 && v > l + k;
+			}
+		}
+		l = nl + 1;
+	}
+	return found == 1 && same;
+}
+
+/* The password given now is the one in the map (which the state digest shows is as op25b left it). */
+static int password_unchanged(const struct options *o, bool *same)
+{
+	_cleanup_(secret_wipe) struct secret pw = { 0 };
+	struct hostport hp;
+	const char *why = NULL;
+	char key[HOSTPORT_FORMAT_MAX];
+	int r;
+
+	*same = false;
+	if (!o->relayhost || !o->relay_user || hostport_parse(o->relayhost, 587, &hp, &why) < 0 ||
+	    hostport_format(&hp, key, sizeof(key)) < 0)
+		return 0; /* the planning says what is wrong */
+	if (!o->relay_password_file)
+		return 0; /* stdin can be read once: the full run needs it */
+	r = secret_from_file(o->root, o->relay_password_file, &pw);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *map = map_path(o), *host = NULL, *text = NULL;
+	size_t len = 0;
+	if (!map || !(host = path_under_root(o->root, map)))
+		r = -ENOMEM;
+	else if (read_file(host, true, &text, &len) == 0) {
+		*same = map_holds(text, len, key, o->relay_user, &pw);
+		explicit_bzero(text, len);
+	}
+	return r;
+}
+
+/* 1 when the newest transaction of this mode was made with the same options and nothing in the
+ * configuration changed since it was written (nor, for submission, the password): applying again
+ * would change nothing. 0 when that cannot be shown (the full run decides), or a negative errno. */
+int fastpath_already_applied(const struct options *o, const struct tls_paths *tls, const struct journal *j)
+{
+	const struct tx *t = NULL;
+	for (size_t i = j->n; i-- > 0 && !t;)
+		if (j->txs[i].mode == o->modes)
+			t = &j->txs[i];
+	if (!t || t->pending || strlen(t->state_hash) != 64)
+		return 0;
+	/* "auto" asks the relay, which may answer differently now. */
+	if ((o->modes & MODE_SUBMISSION) && (!o->mechanisms || streq(o->mechanisms, "auto")))
+		return 0;
+	char oh[65], st[65];
+	fastpath_options_hash(o, tls, oh);
+	if (!streq(oh, t->opts_hash))
+		return 0;
+	/* Every file op25b wrote still holds what it wrote... */
+	for (size_t i = 0; i < t->n; i++) {
+		_cleanup_free_ char *host = path_under_root(o->root, t->files[i].path), *data = NULL;
+		size_t len = 0;
+		char h[65];
+		if (!host)
+			return -ENOMEM;
+		if (read_file(host, false, &data, &len) < 0)
+			return 0;
+		sha256_hex(data, len, h);
+		explicit_bzero(data, len);
+		if (!streq(h, t->files[i].new_hash))
+			return 0;
+	}
+	/* ... and nothing else the planning reads has changed since. */
+	if (fastpath_state(o, st) < 0 || !streq(st, t->state_hash))
+		return 0;
+	if (o->modes & MODE_SUBMISSION) {
+		bool same;
+		int r = password_unchanged(o, &same);
+		if (r < 0 || !same)
+			return r;
+	}
+	return 1;
+}
+

@@ -1,0 +1,205 @@
+#!/bin/bash
+# Crash consistency: op25b is killed (SIGKILL, a power cut) or sees ENOSPC/EIO at every single
+# write, fsync, rename, unlink, rmdir, mkdir and posix_spawn of a run, one fault per run
+# (tests/fault/inject.c, LD_PRELOAD). Scenarios on a fixture tree: apply --mode=smtps, apply
+# --mode=submission (password file, --mechanisms given), submission on top of smtps, and revert of
+# both. After each interruption:
+#   - every file is byte-identical to its content before the run or to what the run writes;
+#   - the password map (and its table, and any temporary copy) is never readable by others, and no
+#     journal file is either;
+#   - a failed run (exit 1) left the files as they were before, a successful one as the run writes
+#     (a revert that could not clear its journal after restoring the files says so and exits 1);
+#   - the run repeated without a fault finishes it (or, after a crash, asks for 'op25b revert'),
+#     and 'op25b revert' then gives back the original bytes, with an empty journal.
+# FAULT_ACTIONS="kill EIO ENOSPC" (default) chooses the faults; ENOSPC is injected into writes only.
+. "$(dirname "$0")/lib/testlib.sh"
+
+SO=${FAULT_SO:-$TOP/build/fault/inject.so}
+ACTIONS=${FAULT_ACTIONS:-kill EIO ENOSPC}
+KINDS="write fsync rename unlink rmdir mkdir spawn exec"
+CERT=$PKI/fullchain.pem KEY=$PKI/privkey.pem
+RELAY=smtp.isp.example.test
+W=$SCRATCH/w
+mkdir -p "$W"
+make_pki "$PKI"
+cleanup() { rm -rf /tmp/op25b-postconf-* /tmp/op25b-postmap-* /tmp/op25b-diff-* 2>/dev/null; cleanup_scratch; }
+trap cleanup EXIT
+
+if ! make -s -C "$TOP" fault >/dev/null 2>&1 && [ ! -f "$SO" ]; then
+	skip "fault injection: cannot build $SO (make fault)"; finish; exit
+fi
+LD_PRELOAD=$SO OP25B_FAULT_COUNT=$W/probe "$OP25B" --version >/dev/null 2>&1
+if [ ! -s "$W/probe" ]; then
+	skip "fault injection: LD_PRELOAD=$SO has no effect here"; finish; exit
+fi
+
+pwfile() { mkdir -p "$1/etc/op25b"; printf '%s\n' 'fault-Secret-4711' > "$1/etc/op25b/relay.secret"; chmod 600 "$1/etc/op25b/relay.secret"; }
+PW=fault-Secret-4711
+
+run_smtps() { "$OP25B" apply -q --mode=smtps --root="$1" --cert="$CERT" --key="$KEY"; }
+run_submission() {
+	"$OP25B" apply -q --mode=submission --root="$1" --relayhost="$RELAY" --relay-user=homeuser \
+		--relay-password-file=/etc/op25b/relay.secret --mechanisms=PLAIN,LOGIN
+}
+run_revert() { "$OP25B" revert -q --root="$1"; }
+
+# Files of a tree outside op25b's state dir: "path mode type" lines.
+listing() { (cd "$1" && find . -path ./var/lib/op25b -prune -o ! -path . ! -path ./var ! -path ./var/lib -printf '%p %m %y\n' | LC_ALL=C sort); }
+
+# tree_eq A B: same names, modes and bytes (compiled tables *.db: existence and mode only).
+tree_eq() {
+	[ "$(listing "$1")" = "$(listing "$2")" ] || { diff <(listing "$1") <(listing "$2") | sed 's/^/  /' | head -n 8; return 1; }
+	local f
+	while read -r f; do
+		case $f in *.db) continue ;; esac
+		cmp -s "$1/$f" "$2/$f" || { echo "  differs: $f"; return 1; }
+	done < <(cd "$1" && find . -path ./var/lib/op25b -prune -o -type f -print)
+}
+
+# The journal is empty: no transaction, no leftover.
+journal_empty() { [ -z "$(ls -A "$1/var/lib/op25b/tx" 2>/dev/null)" ]; }
+
+# states_ok ROOT BEFORE AFTER: each file is as in BEFORE or as in AFTER (absent counts as a state);
+# files in neither must be op25b's temporary files (which revert removes).
+states_ok() {
+	local root=$1 b=$2 a=$3 f bad=0
+	while read -r f; do
+		[ -n "$f" ] || continue
+		local in_b=0 in_a=0
+		if [ -e "$root/$f" ]; then
+			case $f in
+			*.db) [ -e "$b/$f" ] && in_b=1; [ -e "$a/$f" ] && in_a=1 ;;
+			*) [ -f "$b/$f" ] && cmp -s "$root/$f" "$b/$f" && in_b=1
+			   [ -f "$a/$f" ] && cmp -s "$root/$f" "$a/$f" && in_a=1 ;;
+			esac
+		else
+			[ -e "$b/$f" ] || in_b=1
+			[ -e "$a/$f" ] || in_a=1
+		fi
+		[ $in_b = 1 ] || [ $in_a = 1 ] || { echo "  $f: neither its old nor its new content"; bad=1; }
+	done < <({ cd "$b" && find . -path ./var/lib/op25b -prune -o -type f -print; cd "$a" && find . -path ./var/lib/op25b -prune -o -type f -print; } | sort -u)
+	# Leftovers: only op25b's temporary files, never readable by others.
+	while read -r f; do
+		[ -n "$f" ] || continue
+		[ -e "$b/$f" ] || [ -e "$a/$f" ] && continue
+		case $(basename "$f") in
+		.*.op25b-??????) ;; # a temporary file (its mode: secrets_closed)
+		*) echo "  unexpected file $f"; bad=1 ;;
+		esac
+	done < <(cd "$root" && find . -path ./var/lib/op25b -prune -o -type f -print)
+	return $bad
+}
+
+# Nothing that holds the password is readable by others: the map, its table, temporary copies,
+# the journal.
+secrets_closed() {
+	local root=$1 open
+	open=$(find "$root/etc/postfix" -name '*ispinfo*' -perm /077 2>/dev/null;
+	       find "$root/var/lib/op25b" -perm /077 ! -type l 2>/dev/null;
+	       grep -rlF -- "$PW" "$root" 2>/dev/null | while read -r f; do [ -n "$(find "$f" -perm /077)" ] && echo "$f"; done)
+	[ -z "$open" ] || { echo "  readable by others: $open"; return 1; }
+}
+
+# scenario NAME SETUP CMD: SETUP is a list of run_* steps applied to a fresh tree to get the state
+# before CMD. Prepares $W/NAME.{orig,before,after} and the fault counts of one clean run.
+POINTS=0 RUNS=0
+declare -A POINTS_OF
+scenario() {
+	local name=$1 setup=$2 cmd=$3 root step
+	root=$(new_root debian12)
+	pwfile "$root"
+	rm -rf "$W/$name".*
+	cp -a "$root" "$W/$name.orig"
+	for step in $setup; do "run_$step" "$root" >/dev/null 2>&1 || { fail "$name: setup step $step"; return 1; }; done
+	cp -a "$root" "$W/$name.before"
+	rm -f "$W/$name.counts"
+	if ! LD_PRELOAD=$SO OP25B_FAULT_COUNT=$W/$name.counts "run_$cmd" "$root" >"$W/out" 2>&1; then
+		fail "$name: clean run"; cat "$W/out"; return 1
+	fi
+	cp -a "$root" "$W/$name.after"
+	rm -rf "$root"
+	ok "$name: clean run ($(tr '\n' ' ' < "$W/$name.counts"))"
+}
+
+# point NAME CMD KIND N ACTION: one interrupted run and its recovery; prints nothing when fine.
+point() {
+	local name=$1 cmd=$2 kind=$3 n=$4 action=$5 root=$W/root rc out msg=""
+	rm -rf "$root"; cp -a "$W/$name.before" "$root"
+	out=$(LD_PRELOAD=$SO OP25B_FAULT=$kind:$n:$action "run_$cmd" "$root" 2>&1); rc=$?
+	RUNS=$((RUNS + 1))
+	local s; s=$(states_ok "$root" "$W/$name.before" "$W/$name.after") || msg="$msg
+$s"
+	s=$(secrets_closed "$root") || msg="$msg
+$s"
+	case $rc in
+	137) ;;
+	0) s=$(tree_eq "$root" "$W/$name.after") || msg="$msg
+  exit 0 but not the new state:
+$s" ;;
+	1) # Failed: rolled back. Only a revert whose files are all back but whose journal entry could
+	   # not be removed may stop after its writes (and says so).
+	   if [ "$cmd" = revert ] && printf '%s' "$out" | grep -q "journal could not be cleared: run 'op25b revert' again"; then
+		s=$(tree_eq "$root" "$W/$name.after") || msg="$msg
+  exit 1 after the files were reverted, but they were not:
+$s"
+	   else
+		s=$(tree_eq "$root" "$W/$name.before") || msg="$msg
+  exit 1 but not rolled back:
+$s"
+	   fi ;;
+	*) msg="$msg
+  exit $rc: $out" ;;
+	esac
+	# Recovery. An apply repeated without a fault completes, or asks for a revert first.
+	if [ "$cmd" != revert ]; then
+		out=$("run_$cmd" "$root" 2>&1); rc=$?
+		if [ $rc = 0 ]; then
+			s=$(tree_eq "$root" "$W/$name.after") || msg="$msg
+  re-apply: not the new state:
+$s"
+		elif ! { [ $rc = 1 ] && printf '%s' "$out" | grep -q "run 'op25b revert' first"; }; then
+			msg="$msg
+  re-apply: exit $rc: $out"
+		fi
+	fi
+	out=$(run_revert "$root" 2>&1); rc=$?
+	[ $rc = 0 ] || msg="$msg
+  revert: exit $rc: $out"
+	s=$(tree_eq "$root" "$W/$name.orig") || msg="$msg
+  revert did not give back the original:
+$s"
+	journal_empty "$root" || msg="$msg
+  journal not empty after revert: $(ls -A "$root/var/lib/op25b/tx")"
+	if [ -n "$msg" ]; then
+		fail "$name: $kind:$n:$action$msg"
+		return 1
+	fi
+	return 0
+}
+
+walk() { # NAME CMD
+	local name=$1 cmd=$2 kind count n action bad=0 runs0=$RUNS points=0
+	[ -s "$W/$name.counts" ] || return
+	for kind in $KINDS; do
+		count=$(awk -v k="$kind" '$1 == k { print $2 }' "$W/$name.counts")
+		for ((n = 1; n <= ${count:-0}; n++)); do
+			points=$((points + 1))
+			for action in $ACTIONS; do
+				[ "$action" = ENOSPC ] && [ "$kind" != write ] && continue
+				point "$name" "$cmd" "$kind" "$n" "$action" || bad=$((bad + 1))
+			done
+		done
+	done
+	POINTS=$((POINTS + points))
+	POINTS_OF[$name]=$points
+	[ $bad = 0 ] && ok "$name: $points fault points x {$ACTIONS}: $((RUNS - runs0)) interrupted runs, each left old-or-new files, no secret open, and revert restored the original"
+}
+
+start=$(date +%s)
+scenario apply-smtps "" smtps && walk apply-smtps smtps
+scenario apply-submission "" submission && walk apply-submission submission
+scenario submission-over-smtps "smtps" submission && walk submission-over-smtps submission
+scenario revert-both "smtps submission" revert && walk revert-both revert
+echo "# fault points walked: $POINTS (apply-smtps ${POINTS_OF[apply-smtps]:-0}, apply-submission ${POINTS_OF[apply-submission]:-0}, submission-over-smtps ${POINTS_OF[submission-over-smtps]:-0}, revert-both ${POINTS_OF[revert-both]:-0}); interrupted runs: $RUNS; $(($(date +%s) - start)) s"
+
+finish
