@@ -165,6 +165,24 @@ int conf_open_raw(struct conf_set *s, const char *path, mode_t create_mode, stru
 	return 0;
 }
 
+int conf_open_whole(struct conf_set *s, const char *path, mode_t mode, char *text)
+{
+	struct conf_file *f;
+	int r = conf_open_raw(s, path, mode, &f);
+	if (r < 0) {
+		free(text);
+		return r;
+	}
+	f->secret = false;
+	if (f->existed && streq(f->old, text)) {
+		free(text);
+		return 0;
+	}
+	f->new_len = strlen(text);
+	f->new = text;
+	return 0;
+}
+
 char *conf_node(const struct conf_file *f, const char *rel)
 {
 	return strdup_printf("%s/%s", f->tree, rel);

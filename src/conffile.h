@@ -51,6 +51,9 @@ int conf_open(struct conf_set *s, const char *path, const char *lens, bool must_
 int conf_open_try(struct conf_set *s, const char *path, const char *lens, struct conf_file **out);
 /* A file whose new content op25b supplies whole (no lens). */
 int conf_open_raw(struct conf_set *s, const char *path, mode_t create_mode, struct conf_file **out);
+/* An op25b file (a drop-in) whose whole content is TEXT (taken, freed here): unchanged when it
+ * already holds it, else written with MODE. */
+int conf_open_whole(struct conf_set *s, const char *path, mode_t mode, char *text);
 struct conf_file *conf_find(struct conf_set *s, const char *path);
 
 /* Absolute Augeas path of REL in F's tree (malloc'd). */

@@ -66,24 +66,16 @@ static int set_cert_key(struct conf_set *s, struct conf_file *f, bool v24, const
  * value can never break the syntax. (The stock lens also cannot start from an empty file.) */
 static int plan_dropin(struct conf_set *s, const char *path, const char *cert, const char *key)
 {
-	struct conf_file *f;
-	int r = conf_open_raw(s, path, 0644, &f);
-	if (r < 0)
-		return r;
-	f->secret = false;
 	_cleanup_free_ char *text = strdup_printf("# Written by op25b (apply --mode=smtps); 'op25b revert' removes it.\n"
 						  "ssl_server_cert_file = %s\n"
 						  "ssl_server_key_file = %s\n", cert, key);
 	if (!text)
 		return -ENOMEM;
-	if ((r = aug_parse_text(s->aug, DOVECOT_LENS, text, "/op25b/dropin", path)) < 0)
+	int r = aug_parse_text(s->aug, DOVECOT_LENS, text, "/op25b/dropin", path);
+	if (r < 0)
 		return r;
 	aug_rm(s->aug, "/op25b/dropin");
-	if (f->existed && streq(f->old, text))
-		return 0;
-	f->new_len = strlen(text);
-	f->new = TAKE_PTR(text);
-	return 0;
+	return conf_open_whole(s, path, 0644, TAKE_PTR(text));
 }
 
 int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *cert, const char *key, bool *found)

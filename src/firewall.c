@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-bus.h>
 
+#include "aug.h"
 #include "util.h"
 
 #define FW_NAME "org.fedoraproject.FirewallD1"
@@ -18,12 +19,6 @@
 #define FW_MAX_SERVICES 4
 
 /* ---------------------------------------------------------------- small helpers */
-
-static void fw_aug_closep(augeas **a)
-{
-	if (*a)
-		aug_close(*a);
-}
 
 static void aug_matches_free(char **v, int n)
 {
@@ -179,54 +174,8 @@ char *fw_router_hint(unsigned modes)
 
 /* ---------------------------------------------------------------- zone XML (Augeas Xml lens) */
 
-#define T_IN "/op25b/in"
 #define T_TREE "/op25b/tree"
-#define T_OUT "/op25b/out"
 #define T_ZONE T_TREE "/zone"
-
-static int aug_new(augeas **ret)
-{
-	/* Nothing is loaded from disk: lenses are used on text only (aug_text_store/retrieve), and
-	 * only the modules those lenses need are compiled. */
-	augeas *aug = aug_init(NULL, NULL, AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD | AUG_NO_ERR_CLOSE);
-	if (!aug)
-		return log_err(-ENOMEM, "cannot initialise Augeas: out of memory");
-	if (aug_error(aug) != AUG_NOERROR) {
-		int r = log_err(-EIO, "cannot initialise Augeas: %s", aug_error_message(aug));
-		aug_close(aug);
-		return r;
-	}
-	*ret = aug;
-	return 0;
-}
-
-/* The reason under /augeas/text//error, first line only (lens errors can carry kilobytes). */
-static int aug_text_error(augeas *aug, int r, const char *what, const char *action)
-{
-	char **m = NULL;
-	const char *msg = NULL, *line = NULL, *chr = NULL;
-	int n = aug_match(aug, "/augeas/text//error", &m);
-	if (n > 0) {
-		_cleanup_free_ char *p1 = strdup_printf("%s/message", m[0]);
-		_cleanup_free_ char *p2 = strdup_printf("%s/line", m[0]);
-		_cleanup_free_ char *p3 = strdup_printf("%s/char", m[0]);
-		if (p1 && aug_get(aug, p1, &msg) != 1)
-			msg = NULL;
-		if (!msg)
-			aug_get(aug, m[0], &msg);
-		if (p2 && aug_get(aug, p2, &line) != 1)
-			line = NULL;
-		if (p3 && aug_get(aug, p3, &chr) != 1)
-			chr = NULL;
-	}
-	if (!msg)
-		msg = aug_error_message(aug);
-	int len = msg ? (int)strcspn(msg, "\n") : 0;
-	log_err(r, "%s%s%s%s%s: cannot %s: %.*s", what, line ? ":" : "", line ? line : "",
-		chr ? ":" : "", chr ? chr : "", action, len, msg ? msg : "unknown error");
-	aug_matches_free(m, n);
-	return r;
-}
 
 /* Children of the <zone> element, in document order. */
 struct kids {
@@ -422,8 +371,7 @@ static int xml_remove_service(augeas *aug, const char *name)
 int fw_zone_xml_edit(const char *xml, size_t len, const char *what, bool add,
 		     const char *const *names, size_t n, bool *changed, char **ret, size_t *ret_len)
 {
-	_cleanup_(fw_aug_closep) augeas *aug = NULL;
-	const char *out = NULL;
+	_cleanup_aug_ augeas *aug = NULL;
 	bool any = false;
 	int r;
 
@@ -435,13 +383,11 @@ int fw_zone_xml_edit(const char *xml, size_t len, const char *what, bool add,
 		if (!fw_name_valid(names[i]))
 			return log_err(-EINVAL, "invalid firewalld service name '%s'", names[i]);
 
-	r = aug_new(&aug);
-	if (r < 0)
+	_cleanup_free_ char *text = strndup(xml, len);
+	if (!text)
+		return -ENOMEM;
+	if ((r = aug_open(&aug)) < 0 || (r = aug_parse_text(aug, "Xml.lns", text, T_TREE, what)) < 0)
 		return r;
-	if (aug_set(aug, T_IN, xml) < 0)
-		return log_err(-ENOMEM, "%s: cannot hand the file to Augeas", what);
-	if (aug_text_store(aug, "Xml.lns", T_IN, T_TREE) < 0)
-		return aug_text_error(aug, -EBADMSG, what, "parse as XML");
 	r = aug_match(aug, T_ZONE, NULL);
 	if (r != 1)
 		return log_err(-EBADMSG, "%s: %s", what,
@@ -463,14 +409,9 @@ int fw_zone_xml_edit(const char *xml, size_t len, const char *what, bool add,
 	if (!any)
 		return 0;
 
-	if (aug_text_retrieve(aug, "Xml.lns", T_IN, T_TREE, T_OUT) < 0)
-		return aug_text_error(aug, -EIO, what, "write the edited XML");
-	if (aug_get(aug, T_OUT, &out) != 1 || !out)
-		return log_err(-EIO, "%s: Augeas returned no text", what);
-	*ret = strdup(out);
-	if (!*ret)
-		return log_err(-ENOMEM, "out of memory");
-	*ret_len = strlen(out);
+	if ((r = aug_render_text(aug, "Xml.lns", text, T_TREE, what, ret)) < 0)
+		return r;
+	*ret_len = strlen(*ret);
 	return 0;
 }
 
@@ -479,7 +420,7 @@ static int offline_default_zone(const char *root, char **ret)
 {
 	_cleanup_free_ char *conf = path_under_root(root, "/etc/firewalld/firewalld.conf");
 	_cleanup_free_ char *data = NULL;
-	_cleanup_(fw_aug_closep) augeas *aug = NULL;
+	_cleanup_aug_ augeas *aug = NULL;
 	const char *v = NULL;
 	size_t len;
 	int r;
@@ -495,13 +436,10 @@ static int offline_default_zone(const char *root, char **ret)
 		return log_err(r, "%s: %s", conf, strerror(-r));
 	if (memchr(data, '\0', len))
 		return log_err(-EBADMSG, "%s: contains a NUL byte", conf);
-	r = aug_new(&aug);
-	if (r < 0)
+	if ((r = aug_open(&aug)) < 0)
 		return r;
-	if (aug_set(aug, T_IN, data) < 0)
-		return log_err(-ENOMEM, "%s: cannot hand the file to Augeas", conf);
-	if (aug_text_store(aug, "Simplevars.lns", T_IN, T_TREE) < 0)
-		return aug_text_error(aug, -EBADMSG, conf, "parse (give the zone with --zone)");
+	if ((r = aug_parse_text(aug, "Simplevars.lns", data, T_TREE, conf)) < 0)
+		return log_err(r, "%s: give the zone with --zone", conf);
 	if (aug_get(aug, T_TREE "/DefaultZone[last()]", &v) != 1 || strempty(v))
 		v = "public";
 	*ret = strdup(v);

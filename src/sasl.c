@@ -130,28 +130,16 @@ static bool dir_exists(const char *root, const char *path)
  * it after the write. (The stock lens cannot check it: it refuses a '.' in a block's name.) */
 static int plan_dropin(struct conf_set *s, const char *path, const char *listener, const char *owner)
 {
-	struct conf_file *f;
-	int r = conf_open_raw(s, path, 0644, &f);
-	if (r < 0)
-		return r;
-	f->secret = false;
-	_cleanup_free_ char *text = strdup_printf("# Written by op25b (apply); 'op25b revert' removes it.\n"
-						  "# Postfix's SMTP server asks Dovecot to check passwords "
-						  "(smtpd_sasl_type = dovecot).\n"
-						  "service auth {\n"
-						  "  unix_listener %s {\n"
-						  "    mode = 0660\n"
-						  "    user = %s\n"
-						  "    group = %s\n"
-						  "  }\n"
-						  "}\n", listener, owner, owner);
-	if (!text)
-		return -ENOMEM;
-	if (f->existed && streq(f->old, text))
-		return 0;
-	f->new_len = strlen(text);
-	f->new = TAKE_PTR(text);
-	return 0;
+	char *text = strdup_printf("# Written by op25b (apply); 'op25b revert' removes it.\n"
+				   "# Postfix's SMTP server asks Dovecot to check passwords (smtpd_sasl_type = dovecot).\n"
+				   "service auth {\n"
+				   "  unix_listener %s {\n"
+				   "    mode = 0660\n"
+				   "    user = %s\n"
+				   "    group = %s\n"
+				   "  }\n"
+				   "}\n", listener, owner, owner);
+	return text ? conf_open_whole(s, path, 0644, text) : -ENOMEM;
 }
 
 /* The listener inside dovecot.conf's (last) "service auth" block, made when missing. Every node is
