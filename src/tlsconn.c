@@ -8,7 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <sys/socket.h>
@@ -28,12 +28,13 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-_printf_(3, 4) static int fail(struct tlsconn *c, int r, const char *fmt, ...)
+int tlsconn_fail(struct tlsconn *c, int r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
 	va_end(ap);
+	c->err_is_errno = false;
 	return r;
 }
 
@@ -43,10 +44,20 @@ static int fail_errno(struct tlsconn *c, int r)
 	if (c->err[0])
 		return r;
 	if (r == -ETIMEDOUT)
-		return fail(c, r, "timed out after %u s waiting for %s", c->timeout_sec, c->expect);
-	if (r == -ECONNRESET || r == -EPIPE)
-		return fail(c, r, "connection closed by the server while waiting for %s", c->expect);
-	return fail(c, r, "%s while waiting for %s", strerror(-r), c->expect);
+		tlsconn_fail(c, r, "timed out after %u s waiting for %s", c->timeout_sec, c->expect);
+	else if (r == -ECONNRESET || r == -EPIPE)
+		tlsconn_fail(c, r, "connection closed by the server while waiting for %s", c->expect);
+	else
+		tlsconn_fail(c, r, "%s while waiting for %s", strerror(-r), c->expect);
+	c->err_is_errno = true;
+	return r;
+}
+
+void tlsconn_limit(struct tlsconn *c, unsigned ms)
+{
+	uint64_t now = now_ms();
+	if (now < c->deadline && c->deadline - now > ms)
+		c->deadline = now + ms;
 }
 
 static int wait_fd(int fd, short events, uint64_t deadline)
@@ -72,6 +83,7 @@ static void freeaddrinfop(struct addrinfo **ai)
 		freeaddrinfo(*ai);
 }
 
+/* One non-blocking connect to AI, done by DEADLINE. Returns the socket or a negative errno. */
 static int connect_one(const struct addrinfo *ai, uint64_t deadline)
 {
 	_cleanup_close_ int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
@@ -92,31 +104,57 @@ static int connect_one(const struct addrinfo *ai, uint64_t deadline)
 	return TAKE_FD(fd);
 }
 
-int tlsconn_open(struct tlsconn *c, const char *host, unsigned port, unsigned timeout_sec)
+static int numeric_address(const struct addrinfo *ai, char **out)
+{
+	char buf[NI_MAXHOST];
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof(buf), NULL, 0, NI_NUMERICHOST) != 0)
+		return -EINVAL;
+	return (*out = strdup(buf)) ? 0 : -ENOMEM;
+}
+
+int tlsconn_connect(struct tlsconn *c, const char *host, unsigned port, unsigned timeout_sec, unsigned flags,
+		    char **address)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	_cleanup_(freeaddrinfop) struct addrinfo *res = NULL;
 	char service[8];
 	int r = -EHOSTUNREACH;
+	size_t n = 0;
 
 	*c = (struct tlsconn)TLSCONN_INIT;
+	c->flags = flags;
 	c->timeout_sec = timeout_sec;
 	c->deadline = now_ms() + timeout_sec * 1000ull;
 	c->expect = "the connection";
 	snprintf(service, sizeof(service), "%u", port);
 	int g = getaddrinfo(host, service, &hints, &res);
 	if (g != 0)
-		return fail(c, -EHOSTUNREACH, "cannot resolve %s: %s", host,
-			    g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int fd = connect_one(ai, c->deadline);
+		return tlsconn_fail(c, g == EAI_SYSTEM && errno > 0 ? -errno : -EHOSTUNREACH, "cannot resolve %s: %s",
+				    host, g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
+		n++;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next, n--) {
+		uint64_t now = now_ms(), deadline = c->deadline;
+		if (flags & TLSCONN_SHARE_DEADLINE) {
+			if (now >= c->deadline)
+				return fail_errno(c, -ETIMEDOUT);
+			deadline = now + (c->deadline - now) / n;
+		}
+		int fd = connect_one(ai, deadline);
 		if (fd >= 0) {
 			c->fd = fd;
-			return 0;
+			return address ? numeric_address(ai, address) : 0;
 		}
 		r = fd;
+		if (flags & TLSCONN_SHARE_DEADLINE)
+			log_debug("connect to %s port %u: %s", host, port, strerror(-r));
 	}
-	return r == -ETIMEDOUT ? fail_errno(c, r) : fail(c, r, "cannot connect: %s", strerror(-r));
+	return r == -ETIMEDOUT ? fail_errno(c, r) : tlsconn_fail(c, r, "cannot connect: %s", strerror(-r));
+}
+
+int tlsconn_open(struct tlsconn *c, const char *host, unsigned port, unsigned timeout_sec)
+{
+	return tlsconn_connect(c, host, port, timeout_sec, 0, NULL);
 }
 
 static void tls_error_text(char *buf, size_t size)
@@ -149,23 +187,43 @@ static int tls_retry(struct tlsconn *c, int ret)
 	default:
 		tls_error_text(why, sizeof(why));
 		if (!SSL_is_init_finished(c->ssl))
-			return fail(c, -EPROTO, "TLS handshake failed: %s", why);
-		return fail(c, -EPROTO, "TLS error while waiting for %s: %s", c->expect, why);
+			return tlsconn_fail(c, -EPROTO, "TLS handshake failed: %s", why);
+		return tlsconn_fail(c, -EPROTO, "TLS error while waiting for %s: %s", c->expect, why);
 	}
+}
+
+static int setup_failed(struct tlsconn *c)
+{
+	char why[256] = "out of memory";
+	if (c->flags & TLSCONN_CHECK_PEER)
+		tls_error_text(why, sizeof(why));
+	return tlsconn_fail(c, -ENOMEM, "cannot set up TLS: %s", why);
+}
+
+/* The name or address the certificate must match (checked, not enforced: SSL_VERIFY_NONE). */
+static bool check_host(SSL *ssl, const char *host, bool is_ip)
+{
+	X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	return is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1 : X509_VERIFY_PARAM_set1_host(param, host, 0) == 1;
 }
 
 int tlsconn_start_tls(struct tlsconn *c, const char *host)
 {
 	unsigned char addr[16];
 	bool is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+	bool check = c->flags & TLSCONN_CHECK_PEER;
+	c->expect = "the TLS handshake";
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!(c->ctx = ctx))
-		return fail(c, -ENOMEM, "cannot set up TLS: out of memory");
+		return setup_failed(c);
+	if (check && SSL_CTX_set_default_verify_paths(ctx) != 1)
+		log_warn("cannot load the system CA store: certificates will not verify");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	SSL *ssl = SSL_new(ctx);
-	if (!(c->ssl = ssl) || SSL_set_fd(ssl, c->fd) != 1 || (!is_ip && SSL_set_tlsext_host_name(ssl, host) != 1))
-		return fail(c, -ENOMEM, "cannot set up TLS: out of memory");
-	c->expect = "the TLS handshake";
+	if (!(c->ssl = ssl) || SSL_set_fd(ssl, c->fd) != 1 || (!is_ip && SSL_set_tlsext_host_name(ssl, host) != 1) ||
+	    (check && !check_host(ssl, host, is_ip)))
+		return setup_failed(c);
 	for (;;) {
 		ERR_clear_error();
 		errno = 0;
@@ -183,6 +241,68 @@ bool tlsconn_is_tls(const struct tlsconn *c)
 	return c->ssl && SSL_is_init_finished((SSL *)c->ssl);
 }
 
+/* NAME as one RFC 2253 line (non-ASCII escaped by OpenSSL, so it is safe to print). */
+static char *x509_name_string(const X509_NAME *name)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *s = NULL;
+	if (!bio)
+		return NULL;
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+		long n = BIO_get_mem_data(bio, &data);
+		s = strndup(n > 0 ? data : "", n > 0 ? (size_t)n : 0);
+	}
+	BIO_free(bio);
+	return s;
+}
+
+static char *asn1_time_iso(const ASN1_TIME *t)
+{
+	struct tm tm;
+	char buf[32];
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1 || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return strdup("?");
+	return strdup(buf);
+}
+
+int tlsconn_info(const struct tlsconn *c, struct tlsconn_info *info)
+{
+	SSL *ssl = c->ssl;
+	*info = (struct tlsconn_info){ 0 };
+	if (!ssl)
+		return -ENOTCONN;
+	info->version = strdup(SSL_get_version(ssl));
+	info->cipher = strdup(SSL_get_cipher_name(ssl));
+
+	long v = SSL_get_verify_result(ssl);
+	X509 *cert = SSL_get1_peer_certificate(ssl);
+	bool have_cert = cert != NULL;
+	if (cert) {
+		info->subject = x509_name_string(X509_get_subject_name(cert));
+		info->issuer = x509_name_string(X509_get_issuer_name(cert));
+		info->not_after = asn1_time_iso(X509_get0_notAfter(cert));
+		X509_free(cert);
+	}
+	info->verified = have_cert && v == X509_V_OK;
+	if (!info->verified)
+		info->verify_error = strdup(have_cert ? X509_verify_cert_error_string(v) : "no certificate presented");
+	if (!info->version || !info->cipher || (have_cert && (!info->subject || !info->issuer || !info->not_after)) ||
+	    (!info->verified && !info->verify_error))
+		return -ENOMEM;
+	return 0;
+}
+
+void tlsconn_info_free(struct tlsconn_info *info)
+{
+	free(info->version);
+	free(info->cipher);
+	free(info->subject);
+	free(info->issuer);
+	free(info->not_after);
+	free(info->verify_error);
+	*info = (struct tlsconn_info){ 0 };
+}
+
 static int x509_sha256(X509 *x, char out[65], char **subject)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -193,16 +313,7 @@ static int x509_sha256(X509 *x, char out[65], char **subject)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	if (!subject)
 		return 0;
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data;
-	*subject = NULL;
-	if (!bio)
-		return -ENOMEM;
-	if (X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
-		long k = BIO_get_mem_data(bio, &data);
-		*subject = strndup(k > 0 ? data : "", k > 0 ? (size_t)k : 0);
-	}
-	BIO_free(bio);
+	*subject = x509_name_string(X509_get_subject_name(x));
 	return *subject ? 0 : -ENOMEM;
 }
 
@@ -234,7 +345,7 @@ static int fill(struct tlsconn *c)
 {
 	size_t room = sizeof(c->buf) - c->len;
 	if (room == 0)
-		return fail(c, -EMSGSIZE, "line too long while waiting for %s", c->expect);
+		return tlsconn_fail(c, -EMSGSIZE, "line too long while waiting for %s", c->expect);
 	for (;;) {
 		int r;
 		if (c->ssl) {
@@ -306,8 +417,8 @@ int tlsconn_read_line(struct tlsconn *c, char **line)
 			return *line ? 0 : -ENOMEM;
 		}
 		if (c->len > SMTP_LINE_MAX)
-			return fail(c, -EMSGSIZE, "line longer than %d bytes while waiting for %s", SMTP_LINE_MAX,
-				    c->expect);
+			return tlsconn_fail(c, -EMSGSIZE, "line longer than %d bytes while waiting for %s",
+					    SMTP_LINE_MAX, c->expect);
 		int r = fill(c);
 		if (r < 0)
 			return r;
@@ -319,10 +430,10 @@ int tlsconn_read_reply(struct tlsconn *c, struct smtp_reply *reply)
 	for (;;) {
 		size_t used = 0;
 		int k = smtp_reply_feed(reply, c->buf, c->len, &used);
-		if (k < 0)
-			return fail(c, k, "%s while waiting for %s", smtp_reply_strerror(k), c->expect);
 		c->len -= used;
 		memmove(c->buf, c->buf + used, c->len);
+		if (k < 0)
+			return tlsconn_fail(c, k, "%s while waiting for %s", smtp_reply_strerror(k), c->expect);
 		if (k > 0)
 			return 0;
 		if ((k = fill(c)) < 0)
@@ -350,16 +461,27 @@ int tlsconn_command(struct tlsconn *c, const char *cmd, const char *shown, struc
 	return r;
 }
 
-void tlsconn_close(struct tlsconn *c)
+int tlsconn_shutdown(struct tlsconn *c)
 {
-	if (c->ssl) {
-		ERR_clear_error();
-		SSL_shutdown(c->ssl);
-		ERR_clear_error();
-		SSL_free(c->ssl);
-	}
+	if (!c->ssl)
+		return 0;
+	ERR_clear_error();
+	int k = SSL_shutdown(c->ssl);
+	ERR_clear_error();
+	return k < 0 ? -EPROTO : 0;
+}
+
+void tlsconn_abort(struct tlsconn *c)
+{
+	SSL_free(c->ssl);
 	SSL_CTX_free(c->ctx);
 	closep(&c->fd);
 	c->fd = -1;
 	c->ssl = c->ctx = NULL;
+}
+
+void tlsconn_close(struct tlsconn *c)
+{
+	tlsconn_shutdown(c);
+	tlsconn_abort(c);
 }
