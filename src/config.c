@@ -169,18 +169,6 @@ static bool is_list(const char *v)
 	return *v != '\0';
 }
 
-static bool is_domain(const char *v)
-{
-	size_t n = strlen(v);
-	if (n == 0 || n > 253 || v[0] == '.' || v[0] == '-' || strstr(v, ".."))
-		return false;
-	for (const char *p = v; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '-' || *p == '.'))
-			return false;
-	return true;
-}
-
 /* yes|no|true|false|on|off|1|0 → 1 or 0; -1 otherwise. */
 static int parse_bool(const char *v)
 {
@@ -222,7 +210,7 @@ static int check_value(const struct ctx *c, enum key_id id, const char *v, unsig
 			return bad(c, line, "%s: the path must not contain blanks, control characters or '#'", name);
 		return 0;
 	case K_DOMAIN:
-		if (!is_domain(v))
+		if (!is_dns_name(v))
 			return bad(c, line, "domain = %s: not a DNS name (letters, digits, '-' and '.')", v);
 		return 0;
 	case K_WORD:

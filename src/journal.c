@@ -458,15 +458,24 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struc
 	return 0;
 }
 
+/* The meta file of a pending transaction, opened to add lines to it. */
+static int meta_append(const struct tx *t, char **meta, FILE **f)
+{
+	if (!(*meta = strdup_printf("%s/meta", t->dir)))
+		return -ENOMEM;
+	if (!(*f = fopen(*meta, "ae")))
+		return log_err(-errno, "%s: %m", *meta);
+	return 0;
+}
+
 int journal_note_firewall(struct journal *j, struct tx *t, const char *zone, const struct tx_fw *fw, size_t n)
 {
 	(void)j;
-	_cleanup_free_ char *meta = strdup_printf("%s/meta", t->dir);
-	if (!meta)
-		return -ENOMEM;
-	_cleanup_fclose_ FILE *f = fopen(meta, "ae");
-	if (!f)
-		return log_err(-errno, "%s: %m", meta);
+	_cleanup_free_ char *meta = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	int r = meta_append(t, &meta, &f);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		if (!fw[i].layers)
 			continue; /* already open: not op25b's to close */
@@ -489,12 +498,11 @@ int journal_note_firewall(struct journal *j, struct tx *t, const char *zone, con
 int journal_note_state(struct journal *j, struct tx *t, const char *state_hash)
 {
 	(void)j;
-	_cleanup_free_ char *meta = strdup_printf("%s/meta", t->dir);
-	if (!meta)
-		return -ENOMEM;
-	_cleanup_fclose_ FILE *f = fopen(meta, "ae");
-	if (!f)
-		return log_err(-errno, "%s: %m", meta);
+	_cleanup_free_ char *meta = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	int r = meta_append(t, &meta, &f);
+	if (r < 0)
+		return r;
 	/* Not fsync'ed: it only lets a later no-change apply skip its work. Lost or cut short, the
 	 * digest matches nothing and that apply does the work. */
 	fprintf(f, "state %s\n", state_hash);

@@ -143,12 +143,8 @@ static int check_domain(const char *v)
 	size_t n = strlen(v);
 	if (n == 0 || n > 253)
 		return log_err(EXIT_USAGE, "--domain: must be a DNS name of 1 to 253 characters");
-	for (const char *c = v; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		      *c == '-' || *c == '.'))
-			return log_err(EXIT_USAGE, "--domain=%s: not a DNS name (letters, digits, '-' and '.')", v);
-	if (v[0] == '.' || v[0] == '-' || strstr(v, ".."))
-		return log_err(EXIT_USAGE, "--domain=%s: not a DNS name", v);
+	if (!is_dns_name(v))
+		return log_err(EXIT_USAGE, "--domain=%s: not a DNS name (letters, digits, '-' and '.')", v);
 	return 0;
 }
 

@@ -179,6 +179,18 @@ int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+bool is_dns_name(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n > 253 || v[0] == '.' || v[0] == '-' || strstr(v, ".."))
+		return false;
+	for (const char *p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '.'))
+			return false;
+	return true;
+}
+
 bool is_config_token(const char *s)
 {
 	if (strempty(s))

@@ -67,6 +67,10 @@ int fsync_parent_dir(const char *path);
 /* Create directory and parents with MODE for the new ones. */
 int mkdir_p(const char *path, mode_t mode);
 
+/* A DNS name as --domain takes it (it becomes a directory name under /etc/letsencrypt/live):
+ * 1..253 letters, digits, '-' and '.', not starting with '.' or '-', no "..". */
+bool is_dns_name(const char *s);
+
 /* True when S is non-empty and has no whitespace, control characters or '#'. */
 bool is_config_token(const char *s);
 
