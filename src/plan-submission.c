@@ -11,7 +11,6 @@
 #include "probe.h"
 #include "sasl.h"
 #include "secret.h"
-#include "spawn.h"
 #include "util.h"
 
 
@@ -98,28 +97,15 @@ static void warn_missing_plugins(const char *root, const char *mechs)
 		 "\"no mechanism available\" (Debian: apt-get install libsasl2-modules)", mechs);
 }
 
-/* The table type this Postfix uses: main.cf's default_database_type, else the compiled default
- * (postconf -d does not read main.cf, so it never waits for a young one). */
-static int table_type(struct conf_set *s, struct conf_file *main_cf, char **out)
+/* The table type this Postfix uses (hash, lmdb, ...): a hard-coded "hash:" leaves mail stuck with
+ * "unsupported dictionary type" where the default is another. */
+static int table_type(struct conf_set *s, const char *postfix_dir, struct conf_file *main_cf, char **out)
 {
-	bool present;
-	const char *v;
-	int r = conf_get(s, main_cf, "default_database_type", &present, &v);
+	int r = postfix_param(s, postfix_dir, main_cf, "default_database_type", out);
 	if (r < 0)
 		return r;
-	if (present && is_config_token(v)) {
-		*out = strdup(v);
-		return *out ? 0 : -ENOMEM;
-	}
-	_cleanup_free_ char *res = NULL;
-	char *argv[] = { "postconf", "-d", "-h", "default_database_type", NULL };
-	r = spawn_run(argv, NULL, 0, &res);
-	if (r != 0 || !res)
-		return log_err(r < 0 ? r : -EIO, "postconf -d default_database_type failed");
-	res[strcspn(res, "\n")] = '\0';
-	if (!is_config_token(res))
-		return log_err(-EIO, "postconf: odd default_database_type '%s'", res);
-	*out = TAKE_PTR(res);
+	if (!is_config_token(*out))
+		return log_err(-EIO, "postconf: odd default_database_type '%s'", *out);
 	return 0;
 }
 
@@ -240,7 +226,7 @@ int plan_submission(struct conf_set *s, const struct options *o, const struct tl
 	if (!mechs && (r = probe_mechs(&hp, o->timeout_sec, &mechs)) < 0)
 		return r;
 	warn_missing_plugins(o->root, mechs);
-	if ((r = table_type(s, main_cf, &type)) < 0)
+	if ((r = table_type(s, o->postfix_dir, main_cf, &type)) < 0)
 		return r;
 	map = o->password_map ? strdup(o->password_map) : strdup_printf("%s/ispinfo", o->postfix_dir);
 	_cleanup_free_ char *maps = map ? strdup_printf("%s:%s", type, map) : NULL;

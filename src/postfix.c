@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include "spawn.h"
 #include "util.h"
 
 int postfix_open(struct conf_set *s, const char *postfix_dir, struct conf_file **main_cf, struct conf_file **master_cf)
@@ -213,4 +214,30 @@ int main_cf_set(struct conf_set *s, struct conf_file *m, const char *key, const 
 			return r;
 	}
 	return conf_set(s, m, key, value);
+}
+
+int postfix_param(struct conf_set *s, const char *postfix_dir, struct conf_file *main_cf, const char *key, char **out)
+{
+	bool present;
+	const char *v;
+	int r = conf_get(s, main_cf, key, &present, &v);
+	if (r < 0)
+		return r;
+	if (present && is_config_token(v) && !strchr(v, '$')) {
+		*out = strdup(v);
+		return *out ? 0 : -ENOMEM;
+	}
+	_cleanup_free_ char *dir = path_under_root(s->root, postfix_dir);
+	_cleanup_free_ char *res = NULL;
+	if (!dir)
+		return -ENOMEM;
+	char *argd[] = { "postconf", "-d", "-h", (char *)key, NULL };
+	char *argc[] = { "postconf", "-c", dir, "-h", (char *)key, NULL };
+	r = spawn_run(present ? argc : argd, NULL, 0, &res);
+	if (r != 0 || !res)
+		return log_err(r < 0 ? r : -EIO, "postconf -h %s failed%s%.*s", key, res ? ": " : "",
+			       first_line_len(res), res ? res : "");
+	res[strcspn(res, "\n")] = '\0';
+	*out = TAKE_PTR(res);
+	return 0;
 }

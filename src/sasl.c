@@ -6,7 +6,6 @@
 
 #include "dovecot.h"
 #include "postfix.h"
-#include "spawn.h"
 #include "util.h"
 
 static void closedirp(DIR **d)
@@ -26,35 +25,6 @@ static bool safe_path(const char *s)
 {
 	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+@-";
 	return s[0] == '/' && strspn(s, ok) == strlen(s);
-}
-
-/* main.cf's KEY when it is set to a plain value; otherwise Postfix's own answer (postconf expands
- * "$name" references; -d is the compiled default and never waits for a young main.cf). */
-static int postfix_value(struct conf_set *s, const char *postfix_dir, struct conf_file *main_cf, const char *key,
-			 char **out)
-{
-	bool present;
-	const char *v;
-	int r = conf_get(s, main_cf, key, &present, &v);
-	if (r < 0)
-		return r;
-	if (present && plain_word(v)) {
-		*out = strdup(v);
-		return *out ? 0 : -ENOMEM;
-	}
-	_cleanup_free_ char *dir = path_under_root(s->root, postfix_dir);
-	_cleanup_free_ char *res = NULL;
-	if (!dir)
-		return -ENOMEM;
-	char *argd[] = { "postconf", "-d", "-h", (char *)key, NULL };
-	char *argc[] = { "postconf", "-c", dir, "-h", (char *)key, NULL };
-	r = spawn_run(present ? argc : argd, NULL, 0, &res);
-	if (r != 0 || !res)
-		return log_err(r < 0 ? r : -EIO, "postconf -h %s failed%s%.*s", key, res ? ": " : "",
-			       first_line_len(res), res ? res : "");
-	res[strcspn(res, "\n")] = '\0';
-	*out = TAKE_PTR(res);
-	return 0;
 }
 
 /* An active line (not a comment) of TEXT that names PATH as a whole word: some listener is already
@@ -218,8 +188,8 @@ int plan_sasl_wiring(struct conf_set *s, const struct options *o, struct conf_fi
 	_cleanup_free_ char *confd = strdup_printf("%s/conf.d", o->dovecot_dir);
 	if (!confd)
 		return -ENOMEM;
-	if ((r = postfix_value(s, o->postfix_dir, main_cf, "queue_directory", &queue)) < 0 ||
-	    (r = postfix_value(s, o->postfix_dir, main_cf, "mail_owner", &owner)) < 0)
+	if ((r = postfix_param(s, o->postfix_dir, main_cf, "queue_directory", &queue)) < 0 ||
+	    (r = postfix_param(s, o->postfix_dir, main_cf, "mail_owner", &owner)) < 0)
 		return r;
 	/* Only plain words go into Dovecot's configuration. */
 	if (!safe_path(queue) || !plain_word(owner)) {
