@@ -44,7 +44,26 @@ static int open_pem(const char *root, const char *path, const char *what, BIO **
 	return 0;
 }
 
-int cert_check(const char *root, const char *cert, const char *key)
+/* The expiry line both checks print; a warning in the last two weeks. */
+static void note_expiry(const char *cert, const char *subject, const char *when, int days)
+{
+	log_info("certificate %s: %s, expires %s (in %d days)", cert, subject, when, days);
+	if (days < 14)
+		log_warn("certificate %s expires in %d days: renew it", cert, days);
+}
+
+bool cert_still_valid(const char *cert, time_t not_after)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char when[32];
+	if (not_after <= now || !gmtime_r(&not_after, &tm) || !strftime(when, sizeof(when), "%Y-%m-%d", &tm))
+		return false;
+	note_expiry(cert, "unchanged since op25b checked it", when, (int)((not_after - now) / 86400));
+	return true;
+}
+
+int cert_check(const char *root, const char *cert, const char *key, time_t *not_after)
 {
 	_cleanup_(bio_freep) BIO *cb = NULL, *kb = NULL;
 	_cleanup_(x509_freep) X509 *x = NULL;
@@ -83,8 +102,8 @@ int cert_check(const char *root, const char *cert, const char *key)
 		strftime(when, sizeof(when), "%Y-%m-%d", &tm);
 	if (days < 0 || (days == 0 && secs < 0))
 		return log_err(-EINVAL, "certificate %s (%s) expired on %s", cert, subject, when);
-	log_info("certificate %s: %s, expires %s (in %d days)", cert, subject, when, days);
-	if (days < 14)
-		log_warn("certificate %s expires in %d days: renew it", cert, days);
+	if (not_after && (!ASN1_TIME_to_tm(na, &tm) || (*not_after = timegm(&tm)) == (time_t)-1))
+		*not_after = 0; /* unknown: a later run checks again */
+	note_expiry(cert, subject, when, days);
 	return 0;
 }

@@ -46,6 +46,7 @@ void conf_set_done(struct conf_set *s)
 	for (size_t i = 0; i < s->n; i++)
 		conf_file_free(s->files[i]);
 	free(s->files);
+	free(s->postfix_defaults);
 	if (s->aug)
 		aug_close(s->aug);
 	*s = (struct conf_set){ 0 };

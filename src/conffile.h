@@ -37,6 +37,7 @@ struct conf_set {
 	augeas *aug;
 	const char *root;
 	const char *postfix_dir;      /* for postmap: its main.cf */
+	char *postfix_defaults;       /* postconf -d's answer for postfix_param's keys, read once */
 	struct conf_file **files;
 	size_t n;
 };

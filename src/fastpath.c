@@ -176,12 +176,20 @@ static char *map_path(const struct options *o)
 	return o->password_map ? strdup(o->password_map) : strdup_printf("%s/ispinfo", o->postfix_dir);
 }
 
-int fastpath_state(const struct options *o, char out[65])
+int fastpath_state(const struct options *o, const struct tls_paths *tls, char out[65])
 {
 	_cleanup_free_ char *map = (o->modes & MODE_SUBMISSION) ? map_path(o) : NULL;
 	if ((o->modes & MODE_SUBMISSION) && !map)
 		return -ENOMEM;
-	const char *paths[] = { o->postfix_dir, o->dovecot_dir, map, NULL };
+	/* The certificate and key too: same bytes, same verdict from cert_check() but for the date. */
+	const char *paths[6] = { o->postfix_dir, o->dovecot_dir };
+	size_t n = 2;
+	if (tls->cert)
+		paths[n++] = tls->cert;
+	if (tls->key)
+		paths[n++] = tls->key;
+	if (map)
+		paths[n++] = map;
 	return config_state(o->root, o->state_dir, paths, out);
 }
 
@@ -252,7 +260,8 @@ static int password_unchanged(const struct options *o, bool *same)
 /* 1 when the newest transaction of this mode was made with the same options and nothing in the
  * configuration changed since it was written (nor, for submission, the password): applying again
  * would change nothing. 0 when that cannot be shown (the full run decides), or a negative errno. */
-int fastpath_already_applied(const struct options *o, const struct tls_paths *tls, const struct journal *j)
+int fastpath_already_applied(const struct options *o, const struct tls_paths *tls, const struct journal *j,
+			     time_t *cert_not_after)
 {
 	const struct tx *t = NULL;
 	for (size_t i = j->n; i-- > 0 && !t;)
@@ -282,7 +291,7 @@ int fastpath_already_applied(const struct options *o, const struct tls_paths *tl
 			return 0;
 	}
 	/* ... and nothing else the planning reads has changed since. */
-	if (fastpath_state(o, st) < 0 || !streq(st, t->state_hash))
+	if (fastpath_state(o, tls, st) < 0 || !streq(st, t->state_hash))
 		return 0;
 	if (o->modes & MODE_SUBMISSION) {
 		bool same;
@@ -290,6 +299,7 @@ int fastpath_already_applied(const struct options *o, const struct tls_paths *tl
 		if (r < 0 || !same)
 			return r;
 	}
+	*cert_not_after = t->cert_not_after;
 	return 1;
 }
 

@@ -7,11 +7,15 @@
 /* What identifies "the same mode with the same options" (every option that shapes the files). */
 void fastpath_options_hash(const struct options *o, const struct tls_paths *tls, char out[65]);
 
-/* A digest of everything the planning of O's mode reads (the Postfix and Dovecot directories and
- * the password map), recorded with each transaction. -E2BIG for an unreasonably big tree. */
-int fastpath_state(const struct options *o, char out[65]);
+/* A digest of everything the planning of O's mode reads (the Postfix and Dovecot directories, the
+ * password map, the certificate and key), recorded with each transaction. -E2BIG for an
+ * unreasonably big tree. */
+int fastpath_state(const struct options *o, const struct tls_paths *tls, char out[65]);
 
 /* 1 when applying again would change nothing: the newest transaction of the mode has the same
  * options, every file still holds what op25b wrote, nothing else changed, and (submission, password
- * from a file) the map holds the same password. 0 when that cannot be shown, or a negative errno. */
-int fastpath_already_applied(const struct options *o, const struct tls_paths *tls, const struct journal *j);
+ * from a file) the map holds the same password. Then *CERT_NOT_AFTER is the expiry of the
+ * certificate as that transaction checked it (its bytes are the same; 0: unknown). 0 when that
+ * cannot be shown, or a negative errno. */
+int fastpath_already_applied(const struct options *o, const struct tls_paths *tls, const struct journal *j,
+			     time_t *cert_not_after);

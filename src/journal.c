@@ -174,8 +174,12 @@ static int tx_load(const char *dir, const char *name, struct tx *t)
 			const char *h = strtok_r(NULL, " ", &save);
 			snprintf(t->opts_hash, sizeof(t->opts_hash), "%s", h ? h : "");
 		} else if (streq(kw, "state")) {
-			const char *h = strtok_r(NULL, " ", &save);
+			const char *h = strtok_r(NULL, " ", &save), *na = strtok_r(NULL, " ", &save);
 			snprintf(t->state_hash, sizeof(t->state_hash), "%s", h ? h : "");
+			/* Optional; anything odd reads as unknown, which only costs a fresh check. */
+			char *end = NULL;
+			long long v = na ? strtoll(na, &end, 10) : 0;
+			t->cert_not_after = end && *end == '\0' && v > 0 ? (time_t)v : 0;
 		} else if (streq(kw, "file")) {
 			struct tx_file *nf = realloc(t->files, (t->n + 1) * sizeof(*nf));
 			if (!nf)
@@ -495,7 +499,7 @@ int journal_note_firewall(struct journal *j, struct tx *t, const char *zone, con
 	return 0;
 }
 
-int journal_note_state(struct journal *j, struct tx *t, const char *state_hash)
+int journal_note_state(struct journal *j, struct tx *t, const char *state_hash, time_t cert_not_after)
 {
 	(void)j;
 	_cleanup_free_ char *meta = NULL;
@@ -505,10 +509,11 @@ int journal_note_state(struct journal *j, struct tx *t, const char *state_hash)
 		return r;
 	/* Not fsync'ed: it only lets a later no-change apply skip its work. Lost or cut short, the
 	 * digest matches nothing and that apply does the work. */
-	fprintf(f, "state %s\n", state_hash);
+	fprintf(f, "state %s %lld\n", state_hash, (long long)cert_not_after);
 	if (fflush(f) != 0)
 		return log_err(-errno, "%s: %m", meta);
 	snprintf(t->state_hash, sizeof(t->state_hash), "%s", state_hash);
+	t->cert_not_after = cert_not_after;
 	return 0;
 }
 

@@ -34,6 +34,7 @@ struct tx {
 	bool pending;
 	char opts_hash[65];
 	char state_hash[65];        /* the configuration directories right after it was applied ("" unknown) */
+	time_t cert_not_after;      /* the expiry of the certificate checked then (0: none or unknown) */
 	char *dir;
 	struct tx_file *files;
 	size_t n;
@@ -63,7 +64,7 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struc
 int journal_note_firewall(struct journal *j, struct tx *t, const char *zone, const struct tx_fw *fw, size_t n);
 /* Record what the configuration looked like once T's files were written (a digest made by the
  * caller): a later apply with the same options and the same state has nothing to do. */
-int journal_note_state(struct journal *j, struct tx *t, const char *state_hash);
+int journal_note_state(struct journal *j, struct tx *t, const char *state_hash, time_t cert_not_after);
 int journal_commit(struct journal *j, struct tx *t);
 /* Forget a transaction (after rollback or revert). */
 int journal_drop(struct journal *j, struct tx *t);

@@ -21,7 +21,8 @@ int main_cf_set(struct conf_set *s, struct conf_file *m, const char *key, const 
 
 /* A Postfix parameter's value: main.cf's own when it needs no expansion, else Postfix's answer
  * (postconf -c DIR -h when main.cf sets it with "$name" references; postconf -d -h, the compiled
- * default, when main.cf does not set it: -d never waits for a young main.cf). */
+ * default, when main.cf does not set it: -d never waits for a young main.cf; one run answers for
+ * all the keys op25b reads, and S keeps the answer). */
 int postfix_param(struct conf_set *s, const char *postfix_dir, struct conf_file *main_cf, const char *key, char **out);
 
 int postfix_open(struct conf_set *s, const char *postfix_dir, struct conf_file **main_cf, struct conf_file **master_cf);

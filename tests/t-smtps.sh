@@ -94,6 +94,25 @@ check "edited since: op25b's certificate gone, the old one back" \
 check "edited since: 465 disabled again" sh -c "! postconf -c '$root/etc/postfix' -M submissions/inet 2>/dev/null | grep -q ."
 check "edited since: the rest is byte-identical" bash -c "diff <(grep -v message_size_limit '$root/etc/postfix/main.cf') '$TOP/fixtures/debian12/etc/postfix/main.cf' >/dev/null"
 
+# The no-change fast path proves from the journal that the certificate and key are the bytes it
+# checked before; a replaced pair is checked again.
+root=$(new_root debian12)
+"$OP25B" apply -q --mode=smtps --root="$root" --cert="$CERT" --key="$KEY"
+out=$("$OP25B" apply --mode=smtps --root="$root" --cert="$CERT" --key="$KEY" 2>&1)
+check "fast path: the unchanged certificate is not parsed again, its expiry is shown" \
+	eval 'printf "%s" "$out" | grep -q "unchanged since op25b checked it, expires .* (in 89 days)" && printf "%s" "$out" | grep -q "nothing to change"'
+make_pki "$SCRATCH/other" 90 other.example.test
+cp "$SCRATCH/other/privkey.pem" "$root$KEY"
+before=$(files_state "$root")
+out=$("$OP25B" apply --mode=smtps --root="$root" --cert="$CERT" --key="$KEY" 2>&1); rc=$?
+check "fast path: a key replaced by one that does not match is caught (exit 2, nothing written)" \
+	eval '[ $rc = 2 ] && printf "%s" "$out" | grep -q "does not match" && [ "$before" = "$(files_state "$root")" ]'
+cp "$SCRATCH/other/fullchain.pem" "$root$CERT"
+out=$("$OP25B" apply --mode=smtps --root="$root" --cert="$CERT" --key="$KEY" 2>&1); rc=$?
+check "fast path: a renewed pair is parsed again (its new subject shown), nothing to change" \
+	eval '[ $rc = 0 ] && printf "%s" "$out" | grep -q "CN *= *other.example.test, expires" && printf "%s" "$out" | grep -q "nothing to change"'
+cp "$PKI/fullchain.pem" "$root$CERT"; cp "$PKI/privkey.pem" "$root$KEY"
+
 # The stock files installed on this machine.
 if [ -f /usr/share/postfix/master.cf.dist ] && [ -d /etc/dovecot ]; then
 	root=$(new_root debian12)
