@@ -31,15 +31,18 @@ const char *lens_dir(char *buf, size_t size)
 int aug_open(augeas **out)
 {
 	char dir[PATH_MAX];
+	int r = dlopen_augeas();
+	if (r < 0)
+		return r;
 	/* The search path always includes AUGEAS_LENS_LIB: drop it for this process. */
 	if (unsetenv("AUGEAS_LENS_LIB") < 0)
 		return log_err(-errno, "unsetenv: %m");
-	augeas *a = aug_init("/", lens_dir(dir, sizeof(dir)), AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD | AUG_NO_ERR_CLOSE);
+	augeas *a = sym_aug_init("/", lens_dir(dir, sizeof(dir)), AUG_NO_LOAD | AUG_NO_MODL_AUTOLOAD | AUG_NO_ERR_CLOSE);
 	if (!a)
 		return log_err(-ENOMEM, "cannot initialize Augeas");
-	if (aug_error(a) != AUG_NOERROR) {
-		int r = log_err(-EIO, "cannot initialize Augeas: %s", aug_error_message(a));
-		aug_close(a);
+	if (sym_aug_error(a) != AUG_NOERROR) {
+		r = log_err(-EIO, "cannot initialize Augeas: %s", sym_aug_error_message(a));
+		sym_aug_close(a);
 		return r;
 	}
 	*out = a;
@@ -59,11 +62,11 @@ static int report_error(augeas *a, const char *tree, const char *file, const cha
 	_cleanup_free_ char *pc = strdup_printf("%s/char", base);
 	if (!pm || !pl || !pc)
 		return -ENOMEM;
-	aug_get(a, pm, &msg);
-	aug_get(a, pl, &line);
-	aug_get(a, pc, &chr);
-	if (!msg && aug_get(a, base, &msg) != 1)
-		msg = aug_error_message(a);
+	sym_aug_get(a, pm, &msg);
+	sym_aug_get(a, pl, &line);
+	sym_aug_get(a, pc, &chr);
+	if (!msg && sym_aug_get(a, base, &msg) != 1)
+		msg = sym_aug_error_message(a);
 	int n = msg ? (int)strcspn(msg, "\n") : 0;
 	if (line)
 		log_err(0, "%s:%s:%s: %s (%.*s)", file, line, chr ? chr : "1", what, n, msg ? msg : "");
@@ -97,23 +100,23 @@ int aug_parse_text(augeas *a, const char *lens, const char *text, const char *tr
 	_cleanup_free_ char *mark = strdup_printf("/op25b/lens%s", tree);
 	if (!node || !mark)
 		return -ENOMEM;
-	if (aug_set(a, node, text) < 0)
-		return log_err(-EIO, "%s: Augeas: %s", file_for_msg ? file_for_msg : tree, aug_error_message(a));
-	aug_rm(a, mark);
+	if (sym_aug_set(a, node, text) < 0)
+		return log_err(-EIO, "%s: Augeas: %s", file_for_msg ? file_for_msg : tree, sym_aug_error_message(a));
+	sym_aug_rm(a, mark);
 	const char *fast = stand_in(lens, text);
 	if (fast) {
-		if (aug_text_store(a, fast, node, tree) == 0)
-			return aug_set(a, mark, fast) < 0 ? -ENOMEM : 0;
+		if (sym_aug_text_store(a, fast, node, tree) == 0)
+			return sym_aug_set(a, mark, fast) < 0 ? -ENOMEM : 0;
 		_cleanup_free_ char *err = strdup_printf("/augeas/text%s", tree);
 		if (err)
-			aug_rm(a, err); /* the stock lens says what is wrong, if anything */
+			sym_aug_rm(a, err); /* the stock lens says what is wrong, if anything */
 	}
-	if (aug_text_store(a, lens, node, tree) < 0) {
+	if (sym_aug_text_store(a, lens, node, tree) < 0) {
 		if (!file_for_msg)
 			return -EBADMSG; /* the caller has a fallback */
-		if (aug_error(a) != AUG_NOERROR)
-			return log_err(-EBADMSG, "%s: %s: %s", file_for_msg, aug_error_message(a),
-				       aug_error_minor_message(a) ? aug_error_minor_message(a) : "");
+		if (sym_aug_error(a) != AUG_NOERROR)
+			return log_err(-EBADMSG, "%s: %s: %s", file_for_msg, sym_aug_error_message(a),
+				       sym_aug_error_minor_message(a) ? sym_aug_error_minor_message(a) : "");
 		return report_error(a, tree, file_for_msg, "cannot parse");
 	}
 	return 0;
@@ -131,20 +134,20 @@ int aug_render_text(augeas *a, const char *lens, const char *original, const cha
 	/* The lens that read the tree writes it; when an edit added what only the stock lens can
 	 * write (a block), the stock lens writes it: both read these files into the same tree. */
 	const char *fast = stand_in(lens, NULL);
-	if (aug_set(a, in, original) < 0)
-		return log_err(-EIO, "%s: Augeas: %s", file_for_msg, aug_error_message(a));
-	bool fast_ok = fast && aug_get(a, mark, &used) == 1 && streq(used, fast) &&
-		       aug_text_retrieve(a, fast, in, tree, res) == 0;
-	if (!fast_ok && aug_text_retrieve(a, lens, in, tree, res) < 0) {
-		if (aug_error(a) != AUG_NOERROR)
-			return log_err(-EIO, "%s: cannot write the edited tree: %s", file_for_msg, aug_error_message(a));
+	if (sym_aug_set(a, in, original) < 0)
+		return log_err(-EIO, "%s: Augeas: %s", file_for_msg, sym_aug_error_message(a));
+	bool fast_ok = fast && sym_aug_get(a, mark, &used) == 1 && streq(used, fast) &&
+		       sym_aug_text_retrieve(a, fast, in, tree, res) == 0;
+	if (!fast_ok && sym_aug_text_retrieve(a, lens, in, tree, res) < 0) {
+		if (sym_aug_error(a) != AUG_NOERROR)
+			return log_err(-EIO, "%s: cannot write the edited tree: %s", file_for_msg, sym_aug_error_message(a));
 		return report_error(a, res, file_for_msg, "cannot write the edited tree");
 	}
-	if (aug_get(a, res, &v) != 1 || !v)
+	if (sym_aug_get(a, res, &v) != 1 || !v)
 		v = "";
 	*out = strdup(v);
-	aug_rm(a, in);
-	aug_rm(a, res);
+	sym_aug_rm(a, in);
+	sym_aug_rm(a, res);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -153,9 +156,9 @@ int aug_state(augeas *a, const char *path, bool *present, const char **value)
 	_cleanup_free_ char *last = strdup_printf("%s[last()]", path);
 	if (!last)
 		return -ENOMEM;
-	int n = aug_get(a, last, value);
+	int n = sym_aug_get(a, last, value);
 	if (n < 0)
-		return log_err(-EINVAL, "Augeas path %s: %s", path, aug_error_message(a));
+		return log_err(-EINVAL, "Augeas path %s: %s", path, sym_aug_error_message(a));
 	*present = n == 1;
 	if (!*present)
 		*value = NULL;

@@ -2,12 +2,12 @@
  * (it needs them for the journal anyway), parses them with one named lens into a tree, edits the
  * tree, and asks the same lens for the new text. Only the lenses a run needs are ever compiled. */
 #pragma once
-#include <augeas.h>
+#include "dlopen-augeas.h"
 #include <stdbool.h>
 
 #include "util.h"
 
-static inline void aug_closep(augeas **a) { if (*a) aug_close(*a); }
+static inline void aug_closep(augeas **a) { if (*a) sym_aug_close(*a); }
 #define _cleanup_aug_ _cleanup_(aug_closep)
 
 /* Open the handle with the project's lens directory first (then Augeas' own lenses for

@@ -10,7 +10,12 @@
 int conf_set_init(struct conf_set *s, const char *root)
 {
 	*s = (struct conf_set){ .root = root };
-	return aug_open(&s->aug);
+	return 0;
+}
+
+int conf_set_augeas(struct conf_set *s)
+{
+	return s->aug ? 0 : aug_open(&s->aug);
 }
 
 void edit_free(struct edit *e)
@@ -48,7 +53,7 @@ void conf_set_done(struct conf_set *s)
 	free(s->files);
 	free(s->postfix_defaults);
 	if (s->aug)
-		aug_close(s->aug);
+		sym_aug_close(s->aug);
 	*s = (struct conf_set){ 0 };
 }
 
@@ -132,7 +137,7 @@ static int open_lens(struct conf_set *s, const char *path, const char *lens, boo
 	if (r < 0)
 		return r;
 	f->lens = lens;
-	if ((r = conf_read(s, f, must_exist)) < 0)
+	if ((r = conf_read(s, f, must_exist)) < 0 || (r = conf_set_augeas(s)) < 0)
 		return r;
 	if ((r = aug_parse_text(s->aug, lens, f->old, f->tree, quiet ? NULL : f->host_path)) < 0) {
 		f->lens = NULL; /* never rendered nor written */
@@ -227,7 +232,7 @@ static int node_put(augeas *a, const char *abs, const char *value, bool exists)
 		_cleanup_free_ char *last = strdup_printf("%s[last()]", abs);
 		if (!last)
 			return -ENOMEM;
-		return aug_set(a, last, value) < 0 ? -EIO : 0;
+		return sym_aug_set(a, last, value) < 0 ? -EIO : 0;
 	}
 	const char *label = last_label(abs);
 	if (streq(label, "disabled")) {
@@ -236,13 +241,13 @@ static int node_put(augeas *a, const char *abs, const char *value, bool exists)
 		_cleanup_free_ char *first = parent ? strdup_printf("%s/*[1]", parent) : NULL;
 		if (!first)
 			return -ENOMEM;
-		if (aug_match(a, first, NULL) > 0) {
-			if (aug_insert(a, first, "disabled", 1) < 0)
+		if (sym_aug_match(a, first, NULL) > 0) {
+			if (sym_aug_insert(a, first, "disabled", 1) < 0)
 				return -EIO;
 			return 0;
 		}
 	}
-	return aug_set(a, abs, value) < 0 ? -EIO : 0;
+	return sym_aug_set(a, abs, value) < 0 ? -EIO : 0;
 }
 
 static bool same_value(const char *x, const char *y)
@@ -265,7 +270,7 @@ int conf_set(struct conf_set *s, struct conf_file *f, const char *rel, const cha
 	if ((r = edit_append(&f->edits, &f->n_edits, rel, present, cur, true, value)) < 0)
 		return r;
 	if ((r = node_put(s->aug, abs, value, present)) < 0)
-		return log_err(r, "%s: cannot set %s: %s", f->path, rel, aug_error_message(s->aug));
+		return log_err(r, "%s: cannot set %s: %s", f->path, rel, sym_aug_error_message(s->aug));
 	return 0;
 }
 
@@ -281,8 +286,8 @@ int conf_remove(struct conf_set *s, struct conf_file *f, const char *rel)
 		return r;
 	if ((r = edit_append(&f->edits, &f->n_edits, rel, true, cur, false, NULL)) < 0)
 		return r;
-	if (aug_rm(s->aug, abs) < 0)
-		return log_err(-EIO, "%s: cannot remove %s: %s", f->path, rel, aug_error_message(s->aug));
+	if (sym_aug_rm(s->aug, abs) < 0)
+		return log_err(-EIO, "%s: cannot remove %s: %s", f->path, rel, sym_aug_error_message(s->aug));
 	return 0;
 }
 
@@ -291,8 +296,8 @@ int conf_insert(struct conf_set *s, struct conf_file *f, const char *at, bool be
 	_cleanup_free_ char *abs = conf_node(f, at);
 	if (!abs)
 		return -ENOMEM;
-	if (aug_insert(s->aug, abs, label, before ? 1 : 0) < 0)
-		return log_err(-EIO, "%s: cannot insert %s: %s", f->path, label, aug_error_message(s->aug));
+	if (sym_aug_insert(s->aug, abs, label, before ? 1 : 0) < 0)
+		return log_err(-EIO, "%s: cannot insert %s: %s", f->path, label, sym_aug_error_message(s->aug));
 	return edit_append(&f->edits, &f->n_edits, label, false, NULL, true, NULL);
 }
 
@@ -314,7 +319,7 @@ int conf_undo(struct conf_set *s, struct conf_file *f, const struct edit *edits,
 			continue;
 		}
 		if (!e->before_present) {
-			if (present && aug_rm(s->aug, abs) < 0)
+			if (present && sym_aug_rm(s->aug, abs) < 0)
 				return -EIO;
 		} else if ((r = node_put(s->aug, abs, e->before, present)) < 0) {
 			return log_err(r, "%s: cannot restore %s", f->path, e->path);

@@ -1,7 +1,7 @@
 /* The files of one run: their original bytes, their Augeas trees, the edits op25b made to them
  * (recorded, so that revert can undo exactly those), and their new bytes. */
 #pragma once
-#include <augeas.h>
+#include "dlopen-augeas.h"
 #include <stdbool.h>
 #include <sys/stat.h>
 
@@ -34,7 +34,7 @@ struct conf_file {
 };
 
 struct conf_set {
-	augeas *aug;
+	augeas *aug;                  /* NULL until a file is parsed: conf_set_augeas() */
 	const char *root;
 	const char *postfix_dir;      /* for postmap: its main.cf */
 	char *postfix_defaults;       /* postconf -d's answer for postfix_param's keys, read once */
@@ -43,6 +43,9 @@ struct conf_set {
 };
 
 int conf_set_init(struct conf_set *s, const char *root);
+/* Open S's Augeas handle (s->aug) unless it is open: only a run that parses a file loads Augeas.
+ * conf_open() and conf_open_try() do it themselves. */
+int conf_set_augeas(struct conf_set *s);
 void conf_set_done(struct conf_set *s);
 
 /* Read PATH (target-system path) under the root and parse it with LENS. A missing file is an error

@@ -152,7 +152,7 @@ static unsigned line_of(augeas *a, const char *node, const char *text, size_t le
 {
 	char *file = NULL;
 	unsigned ls, le, vs, ve, start, end;
-	if (aug_span(a, node, &file, &ls, &le, &vs, &ve, &start, &end) < 0)
+	if (sym_aug_span(a, node, &file, &ls, &le, &vs, &ve, &start, &end) < 0)
 		return 0;
 	free(file);
 	unsigned line = 1;
@@ -297,25 +297,25 @@ static int parse(struct ctx *c, size_t len)
 		return r;
 	/* Span information (for line numbers) is switched on at load time; nothing is registered to
 	 * load, so this reads no file. */
-	if (aug_set(a, "/augeas/span", "enable") < 0 || aug_load(a) < 0)
-		return log_err(-EIO, "%s: Augeas: %s", c->path, aug_error_message(a));
+	if (sym_aug_set(a, "/augeas/span", "enable") < 0 || sym_aug_load(a) < 0)
+		return log_err(-EIO, "%s: Augeas: %s", c->path, sym_aug_error_message(a));
 	if ((r = aug_parse_text(a, "Op25b_Conf.lns", c->text, CONFIG_TREE, NULL)) < 0) {
 		/* Augeas' own reason ("Iterated lens matched less than it should") helps nobody. */
 		const char *line = NULL;
-		if (aug_error(a) != AUG_NOERROR)
-			return log_err(-EBADMSG, "%s: Augeas: %s", c->path, aug_error_message(a));
-		aug_get(a, "/augeas/text" CONFIG_TREE "/error/line", &line);
+		if (sym_aug_error(a) != AUG_NOERROR)
+			return log_err(-EBADMSG, "%s: Augeas: %s", c->path, sym_aug_error_message(a));
+		sym_aug_get(a, "/augeas/text" CONFIG_TREE "/error/line", &line);
 		return bad(c, line ? (unsigned)strtoul(line, NULL, 10) : 0,
 			   "not a 'key = value' line, a comment or an empty line");
 	}
-	n = aug_match(a, CONFIG_TREE "/*", &nodes);
+	n = sym_aug_match(a, CONFIG_TREE "/*", &nodes);
 	if (n < 0)
-		return log_err(-EIO, "%s: Augeas: %s", c->path, aug_error_message(a));
+		return log_err(-EIO, "%s: Augeas: %s", c->path, sym_aug_error_message(a));
 	r = 0;
 	for (int i = 0; i < n; i++) {
 		const char *label = NULL, *value = NULL;
-		if (r == 0 && aug_label(a, nodes[i], &label) == 1 && label && !streq(label, "#comment")) {
-			aug_get(a, nodes[i], &value);
+		if (r == 0 && sym_aug_label(a, nodes[i], &label) == 1 && label && !streq(label, "#comment")) {
+			sym_aug_get(a, nodes[i], &value);
 			r = read_setting(c, label, value, line_of(a, nodes[i], c->text, len));
 		}
 		free(nodes[i]);

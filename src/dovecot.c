@@ -71,10 +71,10 @@ static int plan_dropin(struct conf_set *s, const char *path, const char *cert, c
 						  "ssl_server_key_file = %s\n", cert, key);
 	if (!text)
 		return -ENOMEM;
-	int r = aug_parse_text(s->aug, DOVECOT_LENS, text, "/op25b/dropin", path);
-	if (r < 0)
+	int r = conf_set_augeas(s);
+	if (r < 0 || (r = aug_parse_text(s->aug, DOVECOT_LENS, text, "/op25b/dropin", path)) < 0)
 		return r;
-	aug_rm(s->aug, "/op25b/dropin");
+	sym_aug_rm(s->aug, "/op25b/dropin");
 	return conf_open_whole(s, path, 0644, TAKE_PTR(text));
 }
 

@@ -1,7 +1,7 @@
 /* The firewall step: firewalld services over D-Bus (online) or in the zone XML (offline). */
 #include "firewall.h"
 
-#include <augeas.h>
+#include "dlopen-augeas.h"
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -193,7 +193,7 @@ static void kids_free(struct kids *k)
 static int kids_load(augeas *aug, struct kids *k)
 {
 	kids_free(k);
-	k->n = aug_match(aug, T_ZONE "/*", &k->path);
+	k->n = sym_aug_match(aug, T_ZONE "/*", &k->path);
 	if (k->n < 0) {
 		k->n = 0;
 		return -EIO;
@@ -204,7 +204,7 @@ static int kids_load(augeas *aug, struct kids *k)
 static const char *kid_label(augeas *aug, const struct kids *k, int i)
 {
 	const char *l = NULL;
-	if (i < 0 || i >= k->n || aug_label(aug, k->path[i], &l) != 1)
+	if (i < 0 || i >= k->n || sym_aug_label(aug, k->path[i], &l) != 1)
 		return NULL;
 	return l;
 }
@@ -212,7 +212,7 @@ static const char *kid_label(augeas *aug, const struct kids *k, int i)
 static const char *kid_value(augeas *aug, const struct kids *k, int i)
 {
 	const char *v = NULL;
-	if (i < 0 || i >= k->n || aug_get(aug, k->path[i], &v) != 1)
+	if (i < 0 || i >= k->n || sym_aug_get(aug, k->path[i], &v) != 1)
 		return NULL;
 	return v;
 }
@@ -243,13 +243,13 @@ static int service_count(augeas *aug, const char *name)
 	_cleanup_free_ char *q = strdup_printf(T_ZONE "/service[#attribute/name = '%s']", name);
 	if (!q)
 		return -ENOMEM;
-	int n = aug_match(aug, q, NULL);
+	int n = sym_aug_match(aug, q, NULL);
 	return n < 0 ? -EIO : n;
 }
 
 static int set_and_rename(augeas *aug, const char *tmp, const char *value, const char *label)
 {
-	if (aug_set(aug, tmp, value) < 0 || aug_rename(aug, tmp, label) < 0)
+	if (sym_aug_set(aug, tmp, value) < 0 || sym_aug_rename(aug, tmp, label) < 0)
 		return -EIO;
 	return 0;
 }
@@ -291,12 +291,12 @@ static int xml_add_service(augeas *aug, const char *name)
 		}
 		/* after: ANCHOR, text, service   before: service, text, FIRST */
 		if (after) {
-			if (aug_insert(aug, k.path[at], "op25b-svc", 0) < 0 ||
-			    aug_insert(aug, k.path[at], "op25b-txt", 0) < 0)
+			if (sym_aug_insert(aug, k.path[at], "op25b-svc", 0) < 0 ||
+			    sym_aug_insert(aug, k.path[at], "op25b-txt", 0) < 0)
 				goto out;
 		} else {
-			if (aug_insert(aug, k.path[at], "op25b-txt", 1) < 0 ||
-			    aug_insert(aug, T_ZONE "/op25b-txt", "op25b-svc", 1) < 0)
+			if (sym_aug_insert(aug, k.path[at], "op25b-txt", 1) < 0 ||
+			    sym_aug_insert(aug, T_ZONE "/op25b-txt", "op25b-svc", 1) < 0)
 				goto out;
 		}
 		if (set_and_rename(aug, T_ZONE "/op25b-txt", ind, "#text") < 0)
@@ -304,7 +304,7 @@ static int xml_add_service(augeas *aug, const char *name)
 	} else {
 		/* No element inside <zone>: maybe <zone/>, or <zone>\n</zone>. */
 		const char *v = NULL;
-		if (aug_get(aug, T_ZONE, &v) == 1 && streq(v, "#empty") && aug_set(aug, T_ZONE, NULL) < 0)
+		if (sym_aug_get(aug, T_ZONE, &v) == 1 && streq(v, "#empty") && sym_aug_set(aug, T_ZONE, NULL) < 0)
 			goto out;
 		const char *last = kid_label(aug, &k, k.n - 1);
 		const char *lv = kid_value(aug, &k, k.n - 1);
@@ -314,14 +314,14 @@ static int xml_add_service(augeas *aug, const char *name)
 				r = -ENOMEM;
 				goto out;
 			}
-			if (aug_set(aug, k.path[k.n - 1], t) < 0)
+			if (sym_aug_set(aug, k.path[k.n - 1], t) < 0)
 				goto out;
 		} else if (set_and_rename(aug, T_ZONE "/op25b-txt", "\n  ", "#text") < 0)
 			goto out;
 	}
-	if (aug_set(aug, T_ZONE "/op25b-svc", "#empty") < 0 ||
-	    aug_set(aug, T_ZONE "/op25b-svc/#attribute/name", name) < 0 ||
-	    aug_rename(aug, T_ZONE "/op25b-svc", "service") < 0)
+	if (sym_aug_set(aug, T_ZONE "/op25b-svc", "#empty") < 0 ||
+	    sym_aug_set(aug, T_ZONE "/op25b-svc/#attribute/name", name) < 0 ||
+	    sym_aug_rename(aug, T_ZONE "/op25b-svc", "service") < 0)
 		goto out;
 	r = 0;
 out:
@@ -337,7 +337,7 @@ static int xml_remove_service(augeas *aug, const char *name)
 		return -ENOMEM;
 	for (int guard = 0; guard < 1000; guard++) {
 		char **m = NULL;
-		int n = aug_match(aug, q, &m);
+		int n = sym_aug_match(aug, q, &m);
 		if (n <= 0) {
 			aug_matches_free(m, n);
 			return n < 0 ? -EIO : 0;
@@ -357,12 +357,12 @@ static int xml_remove_service(augeas *aug, const char *name)
 				at = i;
 		/* The text after it (the next line's indentation) goes, or else the one before. */
 		if (at >= 0 && kid_is_blank_text(aug, &k, at + 1))
-			r = aug_rm(aug, k.path[at + 1]);
+			r = sym_aug_rm(aug, k.path[at + 1]);
 		else if (at >= 0 && kid_is_blank_text(aug, &k, at - 1))
-			r = aug_rm(aug, k.path[at - 1]);
+			r = sym_aug_rm(aug, k.path[at - 1]);
 		kids_free(&k);
 		/* Removing a #text node renumbers only #text siblings: svc's path still holds. */
-		if (r < 0 || aug_rm(aug, svc) < 0)
+		if (r < 0 || sym_aug_rm(aug, svc) < 0)
 			return -EIO;
 	}
 	return -ELOOP;
@@ -388,7 +388,7 @@ int fw_zone_xml_edit(const char *xml, size_t len, const char *what, bool add,
 		return -ENOMEM;
 	if ((r = aug_open(&aug)) < 0 || (r = aug_parse_text(aug, "Xml.lns", text, T_TREE, what)) < 0)
 		return r;
-	r = aug_match(aug, T_ZONE, NULL);
+	r = sym_aug_match(aug, T_ZONE, NULL);
 	if (r != 1)
 		return log_err(-EBADMSG, "%s: %s", what,
 			       r == 0 ? "no <zone> root element: not a firewalld zone" : "cannot read the XML tree");
@@ -440,7 +440,7 @@ static int offline_default_zone(const char *root, char **ret)
 		return r;
 	if ((r = aug_parse_text(aug, "Simplevars.lns", data, T_TREE, conf)) < 0)
 		return log_err(r, "%s: give the zone with --zone", conf);
-	if (aug_get(aug, T_TREE "/DefaultZone[last()]", &v) != 1 || strempty(v))
+	if (sym_aug_get(aug, T_TREE "/DefaultZone[last()]", &v) != 1 || strempty(v))
 		v = "public";
 	*ret = strdup(v);
 	return *ret ? 0 : -ENOMEM;

@@ -38,7 +38,7 @@ static int match_rel(struct conf_set *s, struct conf_file *m, const char *expr, 
 	char **abs = NULL;
 	if (!q)
 		return -ENOMEM;
-	*n = aug_match(s->aug, q, &abs);
+	*n = sym_aug_match(s->aug, q, &abs);
 	if (*n < 0)
 		return log_err(-EINVAL, "Augeas match %s failed", expr);
 	*rels = calloc((size_t)*n + 1, sizeof(char *));
@@ -62,7 +62,7 @@ static void strv_free(char **v)
 static bool has_child(struct conf_set *s, struct conf_file *m, const char *rel, const char *child)
 {
 	_cleanup_free_ char *p = strdup_printf("%s/%s/%s", m->tree, rel, child);
-	return p && aug_match(s->aug, p, NULL) > 0;
+	return p && sym_aug_match(s->aug, p, NULL) > 0;
 }
 
 int master_find(struct conf_set *s, struct conf_file *m, const char *const *names, char **rel)
@@ -205,7 +205,7 @@ int main_cf_set(struct conf_set *s, struct conf_file *m, const char *key, const 
 	_cleanup_free_ char *q = conf_node(m, key);
 	if (!q)
 		return -ENOMEM;
-	int n = aug_match(s->aug, q, NULL), r;
+	int n = sym_aug_match(s->aug, q, NULL), r;
 	/* Earlier duplicates take the same value: Postfix warns when they differ. */
 	for (int i = 1; i < n; i++) {
 		_cleanup_free_ char *p = strdup_printf("%s[%d]", key, i);

@@ -60,8 +60,8 @@ static int undo_edits(struct conf_set *s, struct conf_file *f, const struct tx_f
 {
 	char tree[48];
 	snprintf(tree, sizeof(tree), "/op25b/undo/%u", idx);
-	int r = aug_parse_text(s->aug, x->lens, f->new, tree, f->host_path);
-	if (r < 0)
+	int r = conf_set_augeas(s);
+	if (r < 0 || (r = aug_parse_text(s->aug, x->lens, f->new, tree, f->host_path)) < 0)
 		return r;
 	struct conf_file scratch = { .path = f->path };
 	snprintf(scratch.tree, sizeof(scratch.tree), "%s", tree);
@@ -71,7 +71,7 @@ static int undo_edits(struct conf_set *s, struct conf_file *f, const struct tx_f
 	char *text = NULL;
 	if ((r = aug_render_text(s->aug, x->lens, f->new, tree, f->host_path, &text)) < 0)
 		return r;
-	aug_rm(s->aug, tree);
+	sym_aug_rm(s->aug, tree);
 	log_info("%s: changed since op25b wrote it: undid op25b's %zu edit%s, kept the rest%s", f->path,
 		 x->n_edits - (size_t)skipped, x->n_edits - (size_t)skipped == 1 ? "" : "s",
 		 skipped ? " (some edits were changed by someone else and left)" : "");
