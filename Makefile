@@ -15,7 +15,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -fstack-protector-stron
             $(shell pkg-config --cflags $(PKGS))
 CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -DOP25B_VERSION='"$(VERSION)"' -DOP25B_LENSDIR='"$(LENSDIR)"' \
             -DOP25B_SYSCONFDIR='"$(SYSCONFDIR)"'
-LDLIBS   += $(shell pkg-config --libs $(filter-out augeas,$(PKGS))) -ldl
+LDLIBS   += $(shell pkg-config --libs $(filter-out augeas libsystemd,$(PKGS))) -ldl
 B        ?= build
 
 SRCS  := $(sort $(wildcard src/*.c))

@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <systemd/sd-bus.h>
+#include "dlopen-systemd.h"
 
 #include "aug.h"
 #include "util.h"
@@ -587,29 +587,29 @@ struct fw_bus {
 static int fw_callv(struct fw_bus *b, const char *dest, const char *path, const char *iface,
 		    const char *member, sd_bus_error *e, sd_bus_message **reply, const char *types, ...)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-	int r = sd_bus_message_new_method_call(b->bus, &m, dest, path, iface, member);
+	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	int r = sym_sd_bus_message_new_method_call(b->bus, &m, dest, path, iface, member);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_set_auto_start(m, 0);
+	r = sym_sd_bus_message_set_auto_start(m, 0);
 	if (r < 0)
 		return r;
 	if (types) {
 		va_list ap;
 		va_start(ap, types);
-		r = sd_bus_message_appendv(m, types, ap);
+		r = sym_sd_bus_message_appendv(m, types, ap);
 		va_end(ap);
 		if (r < 0)
 			return r;
 	}
-	return sd_bus_call(b->bus, m, b->timeout_usec, e, reply);
+	return sym_sd_bus_call(b->bus, m, b->timeout_usec, e, reply);
 }
 
 /* firewalld reports errors as org.fedoraproject.FirewallD1.Exception "CODE: detail". */
 static bool fw_error_is(const sd_bus_error *e, const char *code)
 {
 	size_t l = strlen(code);
-	return sd_bus_error_has_name(e, FW_EXCEPTION) && e->message &&
+	return sym_sd_bus_error_has_name(e, FW_EXCEPTION) && e->message &&
 	       strncmp(e->message, code, l) == 0 && (e->message[l] == '\0' || e->message[l] == ':');
 }
 
@@ -619,7 +619,7 @@ static int fw_error(int r, const sd_bus_error *e, const char *what)
 		{ "INVALID_ZONE", -ENOENT }, { "INVALID_SERVICE", -ENOENT },
 		{ "NOT_AUTHORIZED", -EACCES }, { "ACCESS_DENIED", -EACCES },
 	};
-	if (sd_bus_error_has_name(e, FW_EXCEPTION)) {
+	if (sym_sd_bus_error_has_name(e, FW_EXCEPTION)) {
 		r = -EIO;
 		for (size_t i = 0; i < ELEMENTSOF(map); i++)
 			if (fw_error_is(e, map[i].code))
@@ -632,12 +632,14 @@ static int fw_error(int r, const sd_bus_error *e, const char *what)
  * unreachable (offline). */
 static int fw_bus_connect(const struct fw_ctx *c, struct fw_bus *ret)
 {
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
 	int has = 0, r;
 
-	r = sd_bus_open_system(&bus);
+	if (dlopen_systemd() < 0)
+		return 0;
+	r = sym_sd_bus_open_system(&bus);
 	if (r < 0) {
 		log_debug("system bus not reachable: %s", strerror(-r));
 		return 0;
@@ -649,7 +651,7 @@ static int fw_bus_connect(const struct fw_ctx *c, struct fw_bus *ret)
 	r = fw_callv(&b, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
 		     "NameHasOwner", &e, &reply, "s", FW_NAME);
 	if (r >= 0)
-		r = sd_bus_message_read(reply, "b", &has);
+		r = sym_sd_bus_message_read(reply, "b", &has);
 	if (r < 0) {
 		log_debug("system bus: NameHasOwner(%s): %s", FW_NAME, e.message ? e.message : strerror(-r));
 		return 0;
@@ -663,7 +665,9 @@ static int fw_bus_connect(const struct fw_ctx *c, struct fw_bus *ret)
 
 static void fw_bus_done(struct fw_bus *b)
 {
-	b->bus = sd_bus_flush_close_unref(b->bus);
+	/* NULL when offline, where libsystemd may never have been loaded. */
+	if (b->bus)
+		b->bus = sym_sd_bus_flush_close_unref(b->bus);
 }
 
 static int detect(const struct fw_ctx *c, enum fw_where *ret, const char **why, struct fw_bus *bus)
@@ -710,8 +714,8 @@ int fw_detect(const struct fw_ctx *c, enum fw_where *ret, const char **why)
 static int get_string(struct fw_bus *b, const char *path, const char *iface, const char *member,
 		      const char *sig, const char *arg, char **ret)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
 	const char *s;
 	int r = arg ? fw_callv(b, FW_NAME, path, iface, member, &e, &reply, "s", arg)
 		    : fw_callv(b, FW_NAME, path, iface, member, &e, &reply, NULL);
@@ -719,7 +723,7 @@ static int get_string(struct fw_bus *b, const char *path, const char *iface, con
 		_cleanup_free_ char *what = strdup_printf("%s(%s)", member, arg ? arg : "");
 		return fw_error(r, &e, what ? what : member);
 	}
-	r = sd_bus_message_read(reply, sig, &s);
+	r = sym_sd_bus_message_read(reply, sig, &s);
 	if (r < 0)
 		return log_err(r, "firewalld: %s: unexpected reply: %s", member, strerror(-r));
 	*ret = strdup(s);
@@ -745,15 +749,15 @@ static int online_zone(struct fw_bus *b, const char *zone_arg, char **zone, char
 
 static int online_has_service(struct fw_bus *b, const char *name, bool *ret)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
 	const char *s;
 	int r = fw_callv(b, FW_NAME, FW_CONFIG_PATH, FW_NAME ".config", "getServiceNames", &e, &reply, NULL);
 	if (r < 0)
 		return fw_error(r, &e, "getServiceNames()");
 	*ret = false;
-	r = sd_bus_message_enter_container(reply, 'a', "s");
-	while (r >= 0 && (r = sd_bus_message_read(reply, "s", &s)) > 0)
+	r = sym_sd_bus_message_enter_container(reply, 'a', "s");
+	while (r >= 0 && (r = sym_sd_bus_message_read(reply, "s", &s)) > 0)
 		if (streq(s, name))
 			*ret = true;
 	if (r < 0)
@@ -764,15 +768,15 @@ static int online_has_service(struct fw_bus *b, const char *name, bool *ret)
 static int online_query(struct fw_bus *b, const char *zone, const char *zpath, const char *svc,
 			unsigned layer, bool *ret)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
 	int v = 0, r;
 	if (layer == FW_PERMANENT)
 		r = fw_callv(b, FW_NAME, zpath, FW_NAME ".config.zone", "queryService", &e, &reply, "s", svc);
 	else
 		r = fw_callv(b, FW_NAME, FW_PATH, FW_NAME ".zone", "queryService", &e, &reply, "ss", zone, svc);
 	if (r >= 0)
-		r = sd_bus_message_read(reply, "b", &v);
+		r = sym_sd_bus_message_read(reply, "b", &v);
 	if (r < 0) {
 		_cleanup_free_ char *what = strdup_printf("%s queryService(%s) in zone %s",
 							  layer == FW_PERMANENT ? "permanent" : "runtime", svc, zone);
@@ -786,7 +790,7 @@ static int online_query(struct fw_bus *b, const char *zone, const char *zpath, c
 static int online_change(struct fw_bus *b, const char *zone, const char *zpath, const char *svc,
 			 unsigned layer, bool add)
 {
-	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error e = SD_BUS_ERROR_NULL;
 	const char *member = add ? "addService" : "removeService";
 	int r;
 	if (layer == FW_PERMANENT)

@@ -18,7 +18,7 @@ static bool changed_under(const struct conf_set *s, const char *dir)
 static void sd_bus_closep(sd_bus **b)
 {
 	if (*b)
-		sd_bus_flush_close_unref(*b);
+		sym_sd_bus_flush_close_unref(*b);
 }
 
 int restart_changed(const struct options *o, const struct conf_set *s)

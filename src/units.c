@@ -2,8 +2,6 @@
 #include "units.h"
 
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 
 #include "util.h"
@@ -90,7 +88,11 @@ bool units_offline(const char *root, bool root_given, const char **why)
 	if (r == 0)
 		return false; /* forced online: whatever follows fails loudly if there is no systemd */
 
-	r = sd_booted();
+	if (dlopen_systemd() < 0) {
+		*why = "libsystemd cannot be loaded";
+		return true;
+	}
+	r = sym_sd_booted();
 	if (r <= 0) {
 		_cleanup_free_ char *comm = NULL;
 		size_t len = 0;
@@ -126,20 +128,20 @@ bool units_offline(const char *root, bool root_given, const char **why)
 static int get_string_property(sd_bus *bus, const char *path, const char *iface, const char *name,
 			       uint64_t timeout, sd_bus_error *err, char *buf, size_t size)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
 	const char *s;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, SD_DEST, path, "org.freedesktop.DBus.Properties", "Get");
+	r = sym_sd_bus_message_new_method_call(bus, &m, SD_DEST, path, "org.freedesktop.DBus.Properties", "Get");
 	if (r < 0)
 		return r;
-	r = sd_bus_message_append(m, "ss", iface, name);
+	r = sym_sd_bus_message_append(m, "ss", iface, name);
 	if (r < 0)
 		return r;
-	r = sd_bus_call(bus, m, timeout, err, &reply);
+	r = sym_sd_bus_call(bus, m, timeout, err, &reply);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_read(reply, "v", "s", &s);
+	r = sym_sd_bus_message_read(reply, "v", "s", &s);
 	if (r < 0)
 		return r;
 	snprintf(buf, size, "%s", s);
@@ -159,19 +161,19 @@ static int check_manager(sd_bus *bus, sd_bus_error *err)
 /* What systemctl does as root: talk to PID 1 directly, no dbus-daemon needed. */
 static int bus_open_private(sd_bus **ret)
 {
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error err = SD_BUS_ERROR_NULL;
 	int r;
 
 	if (access("/run/systemd/private", F_OK) < 0)
 		return -errno;
-	r = sd_bus_new(&bus);
+	r = sym_sd_bus_new(&bus);
 	if (r < 0)
 		return r;
-	r = sd_bus_set_address(bus, PRIVATE_ADDRESS);
+	r = sym_sd_bus_set_address(bus, PRIVATE_ADDRESS);
 	if (r < 0)
 		return r;
-	r = sd_bus_start(bus);
+	r = sym_sd_bus_start(bus);
 	if (r < 0)
 		return r;
 	r = check_manager(bus, &err);
@@ -185,13 +187,15 @@ static int bus_open_private(sd_bus **ret)
 
 int units_bus_open(sd_bus **ret)
 {
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error err = SD_BUS_ERROR_NULL;
 	const char *env = getenv("DBUS_SYSTEM_BUS_ADDRESS");
 	const char *addr = strempty(env) ? DEFAULT_SYSTEM_ADDRESS : env;
 	int r;
 
 	*ret = NULL;
+	if ((r = dlopen_systemd()) < 0)
+		return r;
 	if (strempty(env) && geteuid() == 0) {
 		r = bus_open_private(&bus);
 		if (r >= 0) {
@@ -201,7 +205,7 @@ int units_bus_open(sd_bus **ret)
 		}
 		log_debug("systemd's private socket: %s; trying the system bus", strerror(-r));
 	}
-	r = sd_bus_open_system(&bus);
+	r = sym_sd_bus_open_system(&bus);
 	if (r < 0)
 		return log_err(r, "cannot connect to the system bus at %s: %s (is dbus running? SYSTEMD_OFFLINE=1 skips restarts)",
 			       addr, strerror(-r));
@@ -226,20 +230,20 @@ void units_names_free(char **names)
 /* LoadState of UNIT ("loaded", "not-found", "masked", ...), loading it if needed. */
 static int unit_load_state(sd_bus *bus, const char *unit, char *buf, size_t size)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error err = SD_BUS_ERROR_NULL;
 	const char *path;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit");
+	r = sym_sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "s", unit);
+		r = sym_sd_bus_message_append(m, "s", unit);
 	if (r < 0)
 		return log_err(r, "LoadUnit %s: %s", unit, strerror(-r));
-	r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &err, &reply);
+	r = sym_sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &err, &reply);
 	if (r < 0)
 		return log_err(r, "cannot load unit %s: %s", unit, bus_error_text(&err, r));
-	r = sd_bus_message_read(reply, "o", &path);
+	r = sym_sd_bus_message_read(reply, "o", &path);
 	if (r < 0)
 		return log_err(r, "LoadUnit %s: bad reply: %s", unit, strerror(-r));
 	r = get_string_property(bus, path, SD_UNIT, "LoadState", CALL_TIMEOUT_USEC, &err, buf, size);
@@ -283,7 +287,7 @@ int units_postfix_names_on(sd_bus *bus, char ***out)
 
 int units_postfix_names(char ***out)
 {
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	int r;
 
 	*out = NULL;
@@ -308,7 +312,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 	const char *path, *unit, *result;
 	uint32_t id;
 
-	if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0) {
+	if (sym_sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0) {
 		log_debug("ignoring a malformed JobRemoved signal");
 		return 0;
 	}
@@ -334,26 +338,26 @@ static uint64_t remaining(uint64_t deadline)
 /* Queue the restart job for RES->unit; sets RES->job. */
 static int queue_restart(sd_bus *bus, struct unit_result *res, uint64_t deadline)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error err = SD_BUS_ERROR_NULL;
 	const char *path;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "RestartUnit");
+	r = sym_sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "RestartUnit");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "ss", res->unit, "replace");
+		r = sym_sd_bus_message_append(m, "ss", res->unit, "replace");
 	if (r < 0) {
 		snprintf(res->message, sizeof res->message, "%s: cannot build RestartUnit call: %s", res->unit,
 			 strerror(-r));
 		return r;
 	}
-	r = sd_bus_call(bus, m, remaining(deadline), &err, &reply);
+	r = sym_sd_bus_call(bus, m, remaining(deadline), &err, &reply);
 	if (r < 0) {
 		snprintf(res->message, sizeof res->message, "%s: restart refused: %s", res->unit,
 			 bus_error_text(&err, r));
 		return r;
 	}
-	r = sd_bus_message_read(reply, "o", &path);
+	r = sym_sd_bus_message_read(reply, "o", &path);
 	if (r < 0) {
 		snprintf(res->message, sizeof res->message, "%s: bad RestartUnit reply: %s", res->unit, strerror(-r));
 		return r;
@@ -369,11 +373,11 @@ static int queue_restart(sd_bus *bus, struct unit_result *res, uint64_t deadline
 
 static int read_unit_state(sd_bus *bus, struct unit_result *res)
 {
-	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error err = SD_BUS_ERROR_NULL;
 	_cleanup_free_ char *path = NULL;
 	int r;
 
-	r = sd_bus_path_encode(SD_UNIT_PREFIX, res->unit, &path);
+	r = sym_sd_bus_path_encode(SD_UNIT_PREFIX, res->unit, &path);
 	if (r < 0)
 		return r;
 	r = get_string_property(bus, path, SD_UNIT, "ActiveState", CALL_TIMEOUT_USEC, &err, res->active_state,
@@ -479,7 +483,7 @@ static void report_failure(const struct unit_result *res, int r)
 
 int units_restart(sd_bus *bus, const char *const *units, unsigned timeout_sec, struct unit_result *results)
 {
-	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error err = SD_BUS_ERROR_NULL;
 	size_t n = 0;
 	int r, ret = 0;
 
@@ -502,23 +506,23 @@ int units_restart(sd_bus *bus, const char *const *units, unsigned timeout_sec, s
 
 	/* Declared after w: the match is removed before w goes out of scope. */
 	struct job_wait w = { .results = results, .n = n, .start = start };
-	_cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+	_cleanup_(sym_sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
 
 	/* The match goes in BEFORE any job is queued, or a fast job's JobRemoved is lost. On a direct
 	 * connection (private socket) messages carry no sender: filter on it only on a real bus. */
-	r = sd_bus_match_signal(bus, &slot, sd_bus_is_bus_client(bus) > 0 ? SD_DEST : NULL, SD_PATH, SD_MANAGER,
+	r = sym_sd_bus_match_signal(bus, &slot, sym_sd_bus_is_bus_client(bus) > 0 ? SD_DEST : NULL, SD_PATH, SD_MANAGER,
 				"JobRemoved", on_job_removed, &w);
 	if (r < 0)
 		return log_err(r, "cannot watch systemd's jobs: %s", strerror(-r));
 	/* systemd only emits Manager signals while a client is subscribed. A second call on the same
 	 * connection (restart after rollback) is already subscribed. */
 	{
-		_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-		r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe");
+		_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL;
+		r = sym_sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe");
 		if (r >= 0)
-			r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &err, NULL);
+			r = sym_sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &err, NULL);
 	}
-	if (r < 0 && !sd_bus_error_has_name(&err, "org.freedesktop.systemd1.AlreadySubscribed"))
+	if (r < 0 && !sym_sd_bus_error_has_name(&err, "org.freedesktop.systemd1.AlreadySubscribed"))
 		return log_err(r, "cannot subscribe to systemd's signals: %s", bus_error_text(&err, r));
 
 	for (size_t i = 0; i < n; i++) {
@@ -527,9 +531,9 @@ int units_restart(sd_bus *bus, const char *const *units, unsigned timeout_sec, s
 			w.pending++;
 	}
 
-	/* Signals that arrived during the calls above are queued; sd_bus_process() dispatches them. */
+	/* Signals that arrived during the calls above are queued; sym_sd_bus_process() dispatches them. */
 	while (w.pending > 0) {
-		r = sd_bus_process(bus, NULL);
+		r = sym_sd_bus_process(bus, NULL);
 		if (r < 0) {
 			ret = log_err(r, "lost the connection to systemd while waiting for jobs: %s", strerror(-r));
 			break;
@@ -539,7 +543,7 @@ int units_restart(sd_bus *bus, const char *const *units, unsigned timeout_sec, s
 		uint64_t now = now_usec();
 		if (now >= deadline)
 			break;
-		r = sd_bus_wait(bus, deadline - now);
+		r = sym_sd_bus_wait(bus, deadline - now);
 		if (r < 0 && r != -EINTR) {
 			ret = log_err(r, "waiting for systemd's jobs: %s", strerror(-r));
 			break;
@@ -590,7 +594,7 @@ static int journal_field(sd_journal *j, const char *field, const char **value, s
 {
 	const void *data;
 	size_t l, fl = strlen(field);
-	int r = sd_journal_get_data(j, field, &data, &l);
+	int r = sym_sd_journal_get_data(j, field, &data, &l);
 	if (r < 0)
 		return r;
 	if (l < fl + 1)
@@ -612,7 +616,7 @@ static char *journal_line(sd_journal *j)
 		(void)journal_field(j, "_COMM", &ident, &ident_len);
 	(void)journal_field(j, "_PID", &pid, &pid_len);
 	(void)journal_field(j, "MESSAGE", &msg, &msg_len);
-	if (sd_journal_get_realtime_usec(j, &t) >= 0) {
+	if (sym_sd_journal_get_realtime_usec(j, &t) >= 0) {
 		time_t sec = (time_t)(t / USEC_PER_SEC);
 		struct tm tm;
 		if (localtime_r(&sec, &tm))
@@ -643,33 +647,33 @@ static void journal_wait_for_job(sd_journal *j, const char *unit, uint32_t job_i
 	if (!m_unit || !m_id || !m_result || !m_boot)
 		return;
 	/* No entry at all from this boot (no journald, or another machine's journal): nothing to wait for. */
-	r = sd_journal_add_match(j, m_boot, 0);
+	r = sym_sd_journal_add_match(j, m_boot, 0);
 	if (r >= 0)
-		r = sd_journal_seek_tail(j);
+		r = sym_sd_journal_seek_tail(j);
 	if (r >= 0)
-		r = sd_journal_previous(j);
-	sd_journal_flush_matches(j);
+		r = sym_sd_journal_previous(j);
+	sym_sd_journal_flush_matches(j);
 	if (r <= 0) {
 		log_debug("journal: no entries from this boot");
 		return;
 	}
-	r = sd_journal_add_match(j, "_PID=1", 0);
+	r = sym_sd_journal_add_match(j, "_PID=1", 0);
 	if (r >= 0)
-		r = sd_journal_add_match(j, m_unit, 0);
+		r = sym_sd_journal_add_match(j, m_unit, 0);
 	if (r >= 0)
-		r = sd_journal_add_match(j, m_id, 0);
+		r = sym_sd_journal_add_match(j, m_id, 0);
 	if (r >= 0)
-		r = sd_journal_add_match(j, m_result, 0);
+		r = sym_sd_journal_add_match(j, m_result, 0);
 	if (r >= 0 && streq(job_result, "done")) /* not the stop half of a restart job */
-		r = sd_journal_add_match(j, "JOB_TYPE=start", 0);
+		r = sym_sd_journal_add_match(j, "JOB_TYPE=start", 0);
 	if (r >= 0)
-		r = sd_journal_add_match(j, m_boot, 0);
+		r = sym_sd_journal_add_match(j, m_boot, 0);
 	if (r >= 0)
-		r = sd_journal_get_fd(j); /* watch before looking, so no write is missed */
+		r = sym_sd_journal_get_fd(j); /* watch before looking, so no write is missed */
 	while (r >= 0) {
-		r = sd_journal_seek_tail(j);
+		r = sym_sd_journal_seek_tail(j);
 		if (r >= 0)
-			r = sd_journal_previous(j);
+			r = sym_sd_journal_previous(j);
 		if (r != 0)
 			break; /* found, or an error */
 		uint64_t now = now_usec();
@@ -677,14 +681,14 @@ static void journal_wait_for_job(sd_journal *j, const char *unit, uint32_t job_i
 			log_debug("journal: no entry for job %u of %s yet", job_id, unit);
 			break;
 		}
-		r = sd_journal_wait(j, end - now);
+		r = sym_sd_journal_wait(j, end - now);
 	}
-	sd_journal_flush_matches(j);
+	sym_sd_journal_flush_matches(j);
 }
 
 static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const char *job_result, char **text)
 {
-	_cleanup_(sd_journal_closep) sd_journal *j = NULL;
+	_cleanup_(sym_sd_journal_closep) sd_journal *j = NULL;
 	_cleanup_free_ char *m_unit = NULL, *m_pid1_unit = NULL, *m_boot = NULL;
 	sd_id128_t boot;
 	int r;
@@ -692,18 +696,18 @@ static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const ch
 	*text = strdup("");
 	if (!*text)
 		return log_err(-ENOMEM, "out of memory");
-	if (n == 0)
+	if (n == 0 || dlopen_systemd() < 0)
 		return 0;
-	r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+	r = sym_sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
 	if (r < 0) {
 		log_debug("no journal to read: %s", strerror(-r));
 		return 0;
 	}
 	m_unit = strdup_printf("_SYSTEMD_UNIT=%s", unit);
 	m_pid1_unit = strdup_printf("UNIT=%s", unit);
-	if (sd_id128_get_boot(&boot) >= 0) {
+	if (sym_sd_id128_get_boot(&boot) >= 0) {
 		char s[SD_ID128_STRING_MAX];
-		m_boot = strdup_printf("_BOOT_ID=%s", sd_id128_to_string(boot, s));
+		m_boot = strdup_printf("_BOOT_ID=%s", sym_sd_id128_to_string(boot, s));
 		if (!m_boot)
 			return log_err(-ENOMEM, "out of memory");
 	}
@@ -712,19 +716,19 @@ static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const ch
 	if (job_id > 0 && !strempty(job_result))
 		journal_wait_for_job(j, unit, job_id, job_result, m_boot);
 	/* The unit's own output, or PID 1's messages about it (as journalctl -u), in this boot. */
-	r = sd_journal_add_match(j, m_unit, 0);
+	r = sym_sd_journal_add_match(j, m_unit, 0);
 	if (r >= 0 && m_boot)
-		r = sd_journal_add_match(j, m_boot, 0);
+		r = sym_sd_journal_add_match(j, m_boot, 0);
 	if (r >= 0)
-		r = sd_journal_add_disjunction(j);
+		r = sym_sd_journal_add_disjunction(j);
 	if (r >= 0)
-		r = sd_journal_add_match(j, "_PID=1", 0);
+		r = sym_sd_journal_add_match(j, "_PID=1", 0);
 	if (r >= 0)
-		r = sd_journal_add_match(j, m_pid1_unit, 0);
+		r = sym_sd_journal_add_match(j, m_pid1_unit, 0);
 	if (r >= 0 && m_boot)
-		r = sd_journal_add_match(j, m_boot, 0);
+		r = sym_sd_journal_add_match(j, m_boot, 0);
 	if (r >= 0)
-		r = sd_journal_seek_tail(j);
+		r = sym_sd_journal_seek_tail(j);
 	if (r < 0) {
 		log_debug("journal: %s", strerror(-r));
 		return 0;
@@ -735,7 +739,7 @@ static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const ch
 		return log_err(-ENOMEM, "out of memory");
 	unsigned got = 0;
 	size_t total = 1;
-	while (got < n && (r = sd_journal_previous(j)) > 0) {
+	while (got < n && (r = sym_sd_journal_previous(j)) > 0) {
 		lines[got] = journal_line(j);
 		if (!lines[got]) {
 			r = -ENOMEM;

@@ -19,7 +19,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
-#include <systemd/sd-bus.h>
+#include "dlopen-systemd.h"
 
 /* Default for units_restart() when timeout_sec is 0. */
 #define UNITS_TIMEOUT_SEC_DEFAULT 90u

@@ -124,6 +124,8 @@ copy_with_libs() { # ROOT FILE...: each file and the shared libraries it loads, 
 	done
 }
 
+dlopened() { ldconfig -p | awk -v so="$1" '$1 == so { print $NF; exit }'; }
+
 make_root() { # -> path of a root with the debian12 fixture, the certificate and the tools
 	local r d
 	r=$(new_root debian12)
@@ -132,8 +134,11 @@ make_root() { # -> path of a root with the debian12 fixture, the certificate and
 	for d in bin sbin lib lib64; do [ -L "/$d" ] && ln -s "usr/$d" "$r/$d"; done
 	chmod 1777 "$r/tmp"
 	mknod -m 666 "$r/dev/null" c 1 3
+	# op25b opens libaugeas and libsystemd with dlopen(): ldd does not list them, the spec's
+	# Requires bring them (augeas-libs, systemd-libs).
 	copy_with_libs "$r" "$(readlink -f /bin/sh)" /usr/bin/grep /usr/bin/cat \
-		"$(command -v postconf)" "$(command -v postmap)" "$OP25B"
+		"$(command -v postconf)" "$(command -v postmap)" "$OP25B" \
+		"$(dlopened libaugeas.so.0)" "$(dlopened libsystemd.so.0)"
 	[ -e "$r/bin/sh" ] || ln -s "$(basename "$(readlink -f /bin/sh)")" "$r/usr/bin/sh"
 	rm -f "$r$OP25B" # only its libraries: the package brings the program
 	mkdir -p "$r/usr/share/augeas"
