@@ -52,6 +52,7 @@ void conf_set_done(struct conf_set *s)
 		conf_file_free(s->files[i]);
 	free(s->files);
 	free(s->postfix_defaults);
+	spawn_abandon(&s->postfix_defaults_job);
 	if (s->aug)
 		sym_aug_close(s->aug);
 	*s = (struct conf_set){ 0 };

@@ -2,6 +2,7 @@
  * (recorded, so that revert can undo exactly those), and their new bytes. */
 #pragma once
 #include "dlopen-augeas.h"
+#include "spawn.h"
 #include <stdbool.h>
 #include <sys/stat.h>
 
@@ -38,6 +39,7 @@ struct conf_set {
 	const char *root;
 	const char *postfix_dir;      /* for postmap: its main.cf */
 	char *postfix_defaults;       /* postconf -d's answer for postfix_param's keys, read once */
+	struct spawn postfix_defaults_job; /* that postconf, started early by postfix_defaults_prefetch() */
 	struct conf_file **files;
 	size_t n;
 };

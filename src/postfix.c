@@ -220,7 +220,25 @@ int main_cf_set(struct conf_set *s, struct conf_file *m, const char *key, const 
 /* The compiled defaults op25b ever needs, asked of postconf in one run (each run costs ~6 ms). */
 static const char *const default_keys[] = { "queue_directory", "mail_owner", "default_database_type" };
 
-/* KEY's compiled default: line I of "postconf -d -h KEYS...", run on first use. */
+/* "postconf -d -h KEYS..." */
+#define DEFAULTS_ARGC (3 + ELEMENTSOF(default_keys) + 1)
+static void defaults_argv(char *argv[DEFAULTS_ARGC])
+{
+	argv[0] = "postconf", argv[1] = "-d", argv[2] = "-h";
+	for (size_t k = 0; k < ELEMENTSOF(default_keys); k++)
+		argv[3 + k] = (char *)default_keys[k];
+	argv[DEFAULTS_ARGC - 1] = NULL;
+}
+
+void postfix_defaults_prefetch(struct conf_set *s)
+{
+	char *argv[DEFAULTS_ARGC];
+	defaults_argv(argv);
+	if (!s->postfix_defaults && s->postfix_defaults_job.pid <= 0 && spawn_start(argv, &s->postfix_defaults_job) < 0)
+		s->postfix_defaults_job = SPAWN_NONE; /* postfix_default() runs it again and reports */
+}
+
+/* KEY's compiled default: line I of "postconf -d -h KEYS...", started by the prefetch or now. */
 static int postfix_default(struct conf_set *s, const char *key, char **out)
 {
 	size_t i = 0;
@@ -228,11 +246,11 @@ static int postfix_default(struct conf_set *s, const char *key, char **out)
 		i++;
 	assert(i < ELEMENTSOF(default_keys));
 	if (!s->postfix_defaults) {
-		char *argv[3 + ELEMENTSOF(default_keys) + 1] = { "postconf", "-d", "-h" };
-		for (size_t k = 0; k < ELEMENTSOF(default_keys); k++)
-			argv[3 + k] = (char *)default_keys[k];
+		char *argv[DEFAULTS_ARGC];
+		defaults_argv(argv);
 		_cleanup_free_ char *res = NULL;
-		int r = spawn_run(argv, NULL, 0, &res);
+		int r = s->postfix_defaults_job.pid > 0 ? spawn_wait(&s->postfix_defaults_job, &res)
+							: spawn_run(argv, NULL, 0, &res);
 		if (r != 0 || !res)
 			return log_err(r < 0 ? r : -EIO, "postconf -d -h failed%s%.*s", res ? ": " : "",
 				       first_line_len(res), res ? res : "");

@@ -1,12 +1,29 @@
 /* Running Postfix's and Dovecot's own tools: no shell, a fixed environment, output captured. */
 #pragma once
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Run ARGV[0] (searched in PATH) with stdin from /dev/null (or INPUT when not NULL, written to a
  * pipe: how a secret reaches a child without argv or the environment), capture stdout+stderr
  * (bounded to 64 KiB) into *OUTPUT (may be NULL). Returns the exit status (0..255), or a negative
  * errno when the program could not be run (-ENOENT, silently, when it is not installed). */
 int spawn_run(char *const argv[], const char *input, size_t input_len, char **output);
+
+/* A child started by spawn_start(), running while op25b goes on. */
+struct spawn {
+	pid_t pid;                  /* <= 0: none (a zeroed struct has none) */
+	int out;
+	char name[32];
+};
+#define SPAWN_NONE ((struct spawn){ .pid = -1, .out = -1 })
+
+/* Start ARGV[0] as spawn_run() does (stdin /dev/null), without waiting for it. 0, -ENOENT
+ * silently when it is not installed, or a negative errno (printed). */
+int spawn_start(char *const argv[], struct spawn *p);
+/* Wait for P's end and take its output, as spawn_run() returns them. */
+int spawn_wait(struct spawn *p, char **output);
+/* Stop P, if it still runs, and reap it: for a child whose answer is no longer needed. */
+void spawn_abandon(struct spawn *p);
 
 /* The first line of TEXT, for messages. */
 int first_line_len(const char *text);

@@ -6,6 +6,7 @@
 #include "fwstep.h"
 #include "journal.h"
 #include "plan.h"
+#include "postfix.h"
 #include "restart.h"
 #include "txn.h"
 #include "util.h"
@@ -81,6 +82,8 @@ int verb_apply(const struct options *o)
 	if ((r = conf_set_init(&s, o->root)) < 0)
 		return EXIT_FAIL;
 	s.postfix_dir = o->postfix_dir;
+	/* Both modes read compiled defaults of Postfix: that postconf runs while the files are parsed. */
+	postfix_defaults_prefetch(&s);
 	if ((r = plan(&s, o, &tls)) < 0)
 		return exit_before_write(r);
 	for (size_t i = 0; i < s.n; i++)
