@@ -81,10 +81,11 @@ module Op25b_Postfix_Master =
  * commented-out service line" that string was 700 kB; loading the lens took
  * 11 s and augparse's typecheck was killed after 10 minutes at 20 GB. The
  * complements below ("not_*", "bad_*") are linear in size instead (the
- * largest regexp is 650 bytes). The two subtractions left (pname_re,
- * parg_re) give regexps of about 500 bytes. tests/t-lens.sh checks with
- * libfa that comment_re, darg_re, parg_re and dcont_re equal the
- * subtractions they stand for; keep them in step when changing a field.
+ * largest regexp is 650 bytes). pname_re, darg_re and parg_re are written
+ * out too, as one regexp each (see not_head for why). tests/t-lens.sh
+ * checks with libfa that cmd_re, pname_re, comment_re, darg_re, parg_re and
+ * dcont_re equal the subtractions or compositions they stand for; keep them
+ * in step when changing a field.
  ************************************************************************)
 
 (* Variable: any  rest of a line, possibly empty *)
@@ -105,8 +106,9 @@ let type_re = /[a-z-]+/
 let flag_re = /[yn-]/
 let wakeup_re = /[0-9]+\??|-/
 let limit_re = /[0-9]+|-/
-(* Variable: cmd_re  command and the arguments on the service line *)
-let cmd_re = nb . rest
+(* Variable: cmd_re  command and the arguments on the service line:
+   nb . rest, written as one regexp *)
+let cmd_re = /[^ \t\n]([^\n]*[^ \t\n])?/
 
 (* Group: text after '#' that is NOT a commented-out service line
 
@@ -149,28 +151,35 @@ let not_head = /[]A-Za-z0-9_.:\/[-]*([^] \t\nA-Za-z0-9_.:\/[-][^\n]*)?|[]A-Za-z0
 (* Group: continuation lines *)
 
 (* Variable: pname_re  parameter name of an "-o name=value" line. "disabled"
-   is the marker's label: "-o disabled=..." reads as an "@arg" *)
-let pname_re = /[A-Za-z0-9_]+/ - /disabled/
+   is the marker's label: "-o disabled=..." reads as an "@arg".
+   /[A-Za-z0-9_]+/ - /disabled/ written out: a word not starting with "d",
+   or a trie of "disabled", each level "(next letter (deeper) | any other
+   word character, then any word)?", and "disabled" only followed by at
+   least one more word character. Augeas' own subtraction gives a larger
+   regexp with twice the groups. *)
+let pname_re = /[A-Z0-9_a-ce-z][A-Za-z0-9_]*|d(i(s(a(b(l(e(d[A-Za-z0-9_]+|[A-Z0-9_a-ce-z][A-Za-z0-9_]*)?|[A-Z0-9_a-df-z][A-Za-z0-9_]*)?|[A-Z0-9_a-km-z][A-Za-z0-9_]*)?|[A-Z0-9_ac-z][A-Za-z0-9_]*)?|[A-Z0-9_b-z][A-Za-z0-9_]*)?|[A-Z0-9_a-rt-z][A-Za-z0-9_]*)?|[A-Z0-9_a-hj-z][A-Za-z0-9_]*)?/
 let pvalue_re = /[^ \t\n]+/
-
-(* Variable: not_opt  after "-o" and blanks: a non-blank first, non-blank
-   last string that is not "name=value" *)
-let not_opt = /[A-Za-z0-9_]+/
-            | /[A-Za-z0-9_]*[^A-Za-z0-9_= \t\n]/ . rest
-            | /[A-Za-z0-9_]+[ \t]+[^ \t\n]/ . rest
-            | /[A-Za-z0-9_]*=[^ \t\n]*[ \t]+[^ \t\n]/ . rest
-            | /=[^ \t\n]*/
-            | /disabled=[^ \t\n]*/
 
 (* Variable: dstart_re  how a continuation line that can be commented out
    starts; other "#  ..." lines are comments *)
 let dstart_re = /-o[ \t]+[^ \t\n]|flags=|user=|argv=|[$]/
 (* Variable: darg_re  continuation line that is not an option but can be
-   commented out *)
-let darg_re = /flags=|user=|argv=|[$]/ . rest | /-o/ . ws . not_opt
-(* Variable: parg_re  any other continuation line (not starting with '#').
-   A small subtraction: the result is about 500 bytes *)
-let parg_re = (/[^# \t\n]/ . rest) - (dstart_re . rest)
+   commented out: /flags=|user=|argv=|[$]/ . rest, or "-o", blanks and
+   not_opt, written as one regexp. not_opt is a non-blank first, non-blank
+   last string that is not "name=value":
+   >  [A-Za-z0-9_]+                              a name alone
+   >  (disabled)?=[^ \t\n]*                       no name, or "disabled"
+   >  ( [A-Za-z0-9_]*[^A-Za-z0-9_= \t\n]        a character no name has
+   >  | [A-Za-z0-9_]+[ \t]+[^ \t\n]             a name, blanks, more
+   >  | [A-Za-z0-9_]*=[^ \t\n]*[ \t]+[^ \t\n]    name=value, blanks, more
+   >  ) . rest *)
+let darg_re = /(flags=|user=|argv=|[$])([^\n]*[^ \t\n])?|-o[ \t]+([A-Za-z0-9_]+|(disabled)?=[^ \t\n]*|([A-Za-z0-9_]*[^A-Za-z0-9_= \t\n]|[A-Za-z0-9_]+[ \t]+[^ \t\n]|[A-Za-z0-9_]*=[^ \t\n]*[ \t]+[^ \t\n])([^\n]*[^ \t\n])?)/
+(* Variable: parg_re  any other continuation line (not starting with '#'):
+   (/[^# \t\n]/ . rest) - (dstart_re . rest), written as one regexp like
+   not_dstart, except that the line must end in a non-blank: after a
+   character that breaks the words, [^X\n][^\n]*[^ \t\n] or a single
+   non-blank [^X \t\n] *)
+let parg_re = /[^#$afu \t\n-]([^\n]*[^ \t\n])?|-(o([^ \t\n]([^\n]*[^ \t\n])?)?|[^o\n][^\n]*[^ \t\n]|[^o \t\n])?|f(l(a(g(s([^=\n][^\n]*[^ \t\n]|[^= \t\n])?|[^s\n][^\n]*[^ \t\n]|[^s \t\n])?|[^g\n][^\n]*[^ \t\n]|[^g \t\n])?|[^a\n][^\n]*[^ \t\n]|[^a \t\n])?|[^l\n][^\n]*[^ \t\n]|[^l \t\n])?|u(s(e(r([^=\n][^\n]*[^ \t\n]|[^= \t\n])?|[^r\n][^\n]*[^ \t\n]|[^r \t\n])?|[^e\n][^\n]*[^ \t\n]|[^e \t\n])?|[^s\n][^\n]*[^ \t\n]|[^s \t\n])?|a(r(g(v([^=\n][^\n]*[^ \t\n]|[^= \t\n])?|[^v\n][^\n]*[^ \t\n]|[^v \t\n])?|[^g\n][^\n]*[^ \t\n]|[^g \t\n])?|[^r\n][^\n]*[^ \t\n]|[^r \t\n])?/
 
 (* Variable: dcont_re  text after '#' of a commented-out continuation line *)
 let dcont_re = ws . dstart_re . any
@@ -227,6 +236,10 @@ let option = [ disabled? . indent . del /-o[ \t]+/ "-o " . key pname_re
 let arg = [ label "@arg" . disabled? . indent . store darg_re . eol ]
         | [ label "@arg" . indent . store parg_re . eol ]
 
+(* View: cmts  comment and empty lines; one lens shared by entry and lns,
+   so that Augeas compiles its regexps once *)
+let cmts = (comment | empty)*
+
 (* View: entry  a service line with its continuation lines *)
 let entry = [ disabled? . key svc_re
             . sep . field "type" type_re
@@ -236,13 +249,13 @@ let entry = [ disabled? . key svc_re
             . sep . field "wakeup" wakeup_re
             . sep . field "limit" limit_re
             . sep . field "command" cmd_re . eol
-            . ( (comment | empty)* . (option | arg) )* ]
+            . ( cmts . (option | arg) )* ]
 
 (* View: lns  the comments before the first entry, then each entry with the
    comments that follow it. The same as an optional entry followed by any
    number of entries, comments and empty lines, written so that the lens's
    regexp holds one copy of entry's regexp instead of two *)
-let lns = (comment | empty | orphan)* . (entry . (comment | empty)*)*
+let lns = (comment | empty | orphan)* . (entry . cmts)*
 
 (* Variable: filter  not autoloaded, see "Loading" *)
 let filter = incl "/etc/postfix/master.cf"

@@ -76,11 +76,14 @@ done
 # ---------------------------------------------------------------- regexps
 # The lens writes "text after '#' that is not a commented-out service line"
 # and "a continuation line that is not an option" out by hand, because
-# Augeas' own subtraction gave a 700 kB regexp. Check with libfa (Augeas'
-# automaton library) that they still equal the subtractions they stand for,
-# built from the lens's own field regexps, and that no regexp grew big.
+# Augeas' own subtraction gave a 700 kB regexp (and the smaller ones, the
+# parameter name and the command, because one regexp is cheaper to compile
+# and match than Augeas' composition). Check with libfa (Augeas' automaton
+# library) that they still equal the subtractions or compositions they
+# stand for, built from the lens's own field regexps, and that no regexp
+# grew big.
 names="svc_re type_re flag_re wakeup_re limit_re dstart_re pname_re pvalue_re
-comment_re dcont_re darg_re parg_re"
+comment_re dcont_re darg_re parg_re cmd_re"
 libfa=
 for d in /usr/lib/*-linux-gnu /usr/lib64 /usr/lib; do
 	[ -e "$d/libfa.so.1" ] && { libfa=$d/libfa.so.1; break; }
@@ -136,6 +139,8 @@ else
 		dcont = cat(ws, r["dstart_re"], anyl)
 		opt = cat(comp("-o[ \t]+"), r["pname_re"], comp("=[^ \t\n]*"))
 		want = {
+		    "cmd_re": cat(nb, rest),
+		    "pname_re": fa.fa_minus(comp("[A-Za-z0-9_]+"), comp("disabled")),
 		    "comment_re": fa.fa_minus(anyl, fa.fa_union(head, dcont)),
 		    "dcont_re": dcont,
 		    "darg_re": fa.fa_minus(cat(r["dstart_re"], rest), opt),
