@@ -257,5 +257,14 @@ let entry = [ disabled? . key svc_re
    regexp holds one copy of entry's regexp instead of two *)
 let lns = (comment | empty | orphan)* . (entry . cmts)*
 
+(* View: lns_entries  lns for a file without an orphan (a commented-out
+   continuation line before the first entry), into the same tree. A plain
+   star: Augeas matches a concatenation such as lns against the whole text
+   with its complete regexp (about 275 groups), in get and again in put, and
+   a star only line by line. Reading and writing a stock master.cf takes
+   85 M instructions instead of 122 M. op25b tries it first and reads a file
+   it cannot read with lns (src/aug.c); both typecheck. *)
+let lns_entries = (comment | empty | entry)*
+
 (* Variable: filter  not autoloaded, see "Loading" *)
 let filter = incl "/etc/postfix/master.cf"

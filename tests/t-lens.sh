@@ -207,6 +207,22 @@ check_file() {
 	fi
 	ok "$what: parse ($(grep -c "^$mcf/" "$scratch/out") entries)"
 
+	# op25b reads it with the stand-in lns_entries first: the same tree, or
+	# none at all (a commented-out "-o" line before the first entry)
+	printf 'print %s\n' "$mcf" | aug "$root"
+	mv "$scratch/out" "$scratch/tree.lns"
+	lens=Op25b_Postfix_Master.lns_entries
+	printf 'print %s\nprint /augeas//error\n' "$mcf" | aug "$root"
+	lens=Op25b_Postfix_Master.lns
+	if has_errors && ! grep -q "^$mcf/" "$scratch/out"; then
+		ok "$what: lns_entries cannot read it (lns does)"
+	elif cmp -s "$scratch/tree.lns" "$scratch/out"; then
+		ok "$what: lns_entries reads the same tree"
+	else
+		fail "$what: lns_entries reads another tree"
+		diff "$scratch/tree.lns" "$scratch/out" | diag /dev/stdin
+	fi
+
 	# no-op save: insert and remove a node so that the tree is dirty and put
 	# runs; Augeas writes nothing when put gives back the same text
 	aug "$root" <<-EOF

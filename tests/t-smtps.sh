@@ -113,6 +113,12 @@ check "fast path: a renewed pair is parsed again (its new subject shown), nothin
 	eval '[ $rc = 0 ] && printf "%s" "$out" | grep -q "CN *= *other.example.test, expires" && printf "%s" "$out" | grep -q "nothing to change"'
 cp "$PKI/fullchain.pem" "$root$CERT"; cp "$PKI/privkey.pem" "$root$KEY"
 
+# A commented-out "-o" line above the first service: op25b's fast stand-in lens cannot read it,
+# the full lens can (and writes the tree back).
+root=$(new_root debian12)
+sed -i '1i #  -o smtpd_tls_auth_only=yes' "$root/etc/postfix/master.cf"
+run_tree "master.cf with an orphan -o line on top" "$root"
+
 # The stock files installed on this machine.
 if [ -f /usr/share/postfix/master.cf.dist ] && [ -d /etc/dovecot ]; then
 	root=$(new_root debian12)

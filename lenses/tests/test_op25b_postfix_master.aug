@@ -43,7 +43,7 @@ let stanza = "# Pick one:
 #628       inet  n       -       y       -       -       qmqpd
 "
 
-test lns get stanza =
+let stanza_tree =
   { "#comment" = " Pick one:" }
   { "127.0.0.1:submission" { "disabled" }
     { "type" = "inet" } { "private" = "n" } { "unprivileged" = "-" }
@@ -69,6 +69,8 @@ test lns get stanza =
     { "type" = "inet" } { "private" = "n" } { "unprivileged" = "-" }
     { "chroot" = "y" } { "wakeup" = "-" } { "limit" = "-" }
     { "command" = "qmqpd" } }
+
+test lns get stanza = stanza_tree
 
 (* Postfix 3.10's relay stanza: a value with braces, '?', ':' and '$'; a
    commented-out line with two options is one disabled "@arg" *)
@@ -343,3 +345,31 @@ test lns put "smtp inet n - y - - smtpd\n" after
 test lns put "maildrop unix - n n - - pipe\n  /usr/bin/maildrop\n" after
   set "/maildrop/@arg/disabled" ""
 = *
+
+(* Group: lns_entries, the stand-in op25b tries first *)
+
+let entries = Op25b_Postfix_Master.lns_entries
+
+(* The same tree as lns where there is no orphan line, written back the same way *)
+test entries get stanza = stanza_tree
+test entries put stanza after
+  rm "/127.0.0.1:submission/disabled" = "# Pick one:
+127.0.0.1:submission inet n -   y       -       -       smtpd
+#submission inet n       -       y       -       -       smtpd
+#  -o syslog_name=postfix/submission
+#  -o smtpd_tls_security_level=encrypt
+#     Instead of specifying complex smtpd_<xxx>_restrictions here,
+#     specify them in main.cf.
+#  -o smtpd_client_restrictions=
+#  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
+#smtps     inet  n       -       y       -       -       smtpd
+#  -o syslog_name=postfix/smtps
+#  -o smtpd_tls_wrappermode=yes
+#628       inet  n       -       y       -       -       qmqpd
+"
+
+(* A commented-out "-o" line before the first entry is lns's alone: op25b
+   then reads the file with lns *)
+test entries get "#  -o smtpd_tls_auth_only=yes
+smtp inet n - y - - smtpd
+" = *
