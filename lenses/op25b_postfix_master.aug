@@ -141,7 +141,9 @@ let cmd_re = /[^ \t\n]([^\n]*[^ \t\n])?/
    and glibc compiles and runs a regexp the slower the more groups it has:
    comment_re, mostly not_head, is part of nearly every bigger regexp of the
    lens. Reading and writing a stock master.cf took 167 M instructions, 140 M
-   with not_head and not_dstart written out, 135 M with lns below as well.
+   with not_head and not_dstart written out, 135 M with lns below as well,
+   122 M with cmd_re, pname_re, darg_re and parg_re written out and cmts
+   shared (85 M through lns_entries, the stand-in op25b uses).
    tests/t-lens.sh checks comment_re against its definition with libfa. *)
 
 (* Variable: not_head  text after '#' (non-blank first, or empty) that is
