@@ -43,17 +43,20 @@ fresh() {
 	echo "$root"
 }
 
-# paused NAME KIND SECONDS CMD ARGS...: run CMD in the background, paused SECONDS at its first call
-# of KIND (rename: op25b holds the lock there); returns once it is paused. Its pid in PID_NAME.
+# paused NAME KIND[#N] SECONDS CMD ARGS...: run CMD in the background, paused SECONDS at its first
+# (Nth) call of KIND (rename: op25b holds the lock there); returns once it is paused. Its pid in
+# PID_NAME.
 paused() {
-	local name=$1 kind=$2 secs=$3; shift 3
+	local name=$1 kind=${2%#*} nth=1 secs=$3
+	case $2 in *'#'*) nth=${2#*#} ;; esac
+	shift 3
 	rm -f "$W/$name.log"
-	LD_PRELOAD=$SO OP25B_FAULT=$kind:1:pause=$secs OP25B_FAULT_LOG=$W/$name.log "$@" >"$W/$name.out" 2>&1 &
+	LD_PRELOAD=$SO OP25B_FAULT=$kind:$nth:pause=$secs OP25B_FAULT_LOG=$W/$name.log "$@" >"$W/$name.out" 2>&1 &
 	local pid=$!
 	BG="$BG $pid"
 	eval "PID_$name=$pid"
 	for _ in $(seq 100); do
-		grep -q "^$kind 1 " "$W/$name.log" 2>/dev/null && return 0
+		grep -q "^$kind $nth " "$W/$name.log" 2>/dev/null && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -192,8 +195,10 @@ fi
 # 7. A first run ever has no lock while it plans (no state dir yet, and bad input must create
 #    none): a second first run that writes in that window makes the first one stop with -ESTALE
 #    at its write, rolled back, leaving exactly the second one's result.
+#    A is paused at its second spawn, the postconf check of its new files: it has read and
+#    planned everything (its first spawn, postconf -d, starts before it reads a file).
 root=$(new_root debian12); pwfile "$root"
-if paused A spawn 3 smtps "$root"; then
+if paused A 'spawn#2' 3 smtps "$root"; then
 	submission "$root" -q 2>/dev/null; rcB=$?
 	waitfor "$PID_A"; rcA=$?
 	check "first runs: the one that wrote in between exits 0, the stale one 1 (got $rcB, $rcA)" test "$rcB/$rcA" = 0/1
