@@ -16,8 +16,9 @@ int first_line_len(const char *text)
 	return text ? (int)strcspn(text, "\n") : 0;
 }
 
-/* Start ARGV[0] with stdin from IN_FD (-1: /dev/null) and stdout+stderr into a pipe. */
-static int start(char *const argv[], int in_fd, struct spawn *p)
+/* Start ARGV[0] with stdin from IN_FD (-1: /dev/null) and stdout+stderr into a pipe. Failures
+ * are printed unless QUIET. */
+static int start(char *const argv[], int in_fd, struct spawn *p, bool quiet)
 {
 	int out[2] = { -1, -1 }, r;
 	posix_spawn_file_actions_t fa;
@@ -26,7 +27,7 @@ static int start(char *const argv[], int in_fd, struct spawn *p)
 	*p = SPAWN_NONE;
 	if (pipe2(out, O_CLOEXEC) < 0) {
 		r = -errno;
-		return log_err(r, "pipe: %s", strerror(-r));
+		return quiet ? r : log_err(r, "pipe: %s", strerror(-r));
 	}
 	posix_spawn_file_actions_init(&fa);
 	if (in_fd >= 0)
@@ -41,8 +42,8 @@ static int start(char *const argv[], int in_fd, struct spawn *p)
 	if (r != 0) {
 		close(out[0]);
 		p->pid = -1;
-		if (r == ENOENT)
-			return -ENOENT; /* not installed: the caller decides whether that matters */
+		if (r == ENOENT || quiet)
+			return -r; /* not installed: the caller decides whether that matters */
 		return log_err(-r, "cannot run %s: %s", argv[0], strerror(r));
 	}
 	p->out = out[0];
@@ -52,7 +53,7 @@ static int start(char *const argv[], int in_fd, struct spawn *p)
 
 int spawn_start(char *const argv[], struct spawn *p)
 {
-	return start(argv, -1, p);
+	return start(argv, -1, p, true);
 }
 
 int spawn_wait(struct spawn *p, char **output)
@@ -116,7 +117,7 @@ int spawn_run(char *const argv[], const char *input, size_t input_len, char **ou
 		r = -errno;
 		return log_err(r, "pipe: %s", strerror(-r));
 	}
-	r = start(argv, in[0], &p);
+	r = start(argv, in[0], &p, false);
 	if (input)
 		close(in[0]);
 	if (r < 0) {

@@ -17,8 +17,8 @@ struct spawn {
 };
 #define SPAWN_NONE ((struct spawn){ .pid = -1, .out = -1 })
 
-/* Start ARGV[0] as spawn_run() does (stdin /dev/null), without waiting for it. 0, -ENOENT
- * silently when it is not installed, or a negative errno (printed). */
+/* Start ARGV[0] as spawn_run() does (stdin /dev/null), without waiting for it. 0, or a negative
+ * errno, silently: a run started ahead of need leaves the reporting to the call that needs it. */
 int spawn_start(char *const argv[], struct spawn *p);
 /* Wait for P's end and take its output, as spawn_run() returns them. */
 int spawn_wait(struct spawn *p, char **output);
