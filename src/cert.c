@@ -98,11 +98,12 @@ int cert_check(const char *root, const char *cert, const char *key, time_t *not_
 		return log_err(-EINVAL, "certificate %s: unreadable expiry date", cert);
 	struct tm tm;
 	char when[32] = "?";
-	if (ASN1_TIME_to_tm(na, &tm))
+	bool have_tm = ASN1_TIME_to_tm(na, &tm) == 1;
+	if (have_tm)
 		strftime(when, sizeof(when), "%Y-%m-%d", &tm);
 	if (days < 0 || (days == 0 && secs < 0))
 		return log_err(-EINVAL, "certificate %s (%s) expired on %s", cert, subject, when);
-	if (not_after && (!ASN1_TIME_to_tm(na, &tm) || (*not_after = timegm(&tm)) == (time_t)-1))
+	if (not_after && (!have_tm || (*not_after = timegm(&tm)) == (time_t)-1))
 		*not_after = 0; /* unknown: a later run checks again */
 	note_expiry(cert, subject, when, days);
 	return 0;

@@ -7,12 +7,6 @@
 #include "aug.h"
 #include "util.h"
 
-int conf_set_init(struct conf_set *s, const char *root)
-{
-	*s = (struct conf_set){ .root = root };
-	return 0;
-}
-
 int conf_set_augeas(struct conf_set *s)
 {
 	return s->aug ? 0 : aug_open(&s->aug);

@@ -44,7 +44,7 @@ struct conf_set {
 	size_t n;
 };
 
-int conf_set_init(struct conf_set *s, const char *root);
+/* A conf_set starts as { .root = ..., .postfix_dir = ... }, the rest zero; conf_set_done() ends it. */
 /* Open S's Augeas handle (s->aug) unless it is open: only a run that parses a file loads Augeas.
  * conf_open() and conf_open_try() do it themselves. */
 int conf_set_augeas(struct conf_set *s);

@@ -15,12 +15,6 @@ static bool changed_under(const struct conf_set *s, const char *dir)
 	return false;
 }
 
-static void sd_bus_closep(sd_bus **b)
-{
-	if (*b)
-		sym_sd_bus_flush_close_unref(*b);
-}
-
 int restart_changed(const struct options *o, const struct conf_set *s)
 {
 	bool postfix = changed_under(s, o->postfix_dir), dovecot = changed_under(s, o->dovecot_dir);
@@ -39,7 +33,7 @@ int restart_changed(const struct options *o, const struct conf_set *s)
 		return 0;
 	}
 
-	_cleanup_(sd_bus_closep) sd_bus *bus = NULL;
+	_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(units_names_freep) char **pf = NULL;
 	const char *units[4] = { 0 };
 	size_t n = 0;

@@ -7,7 +7,7 @@
  *
  *	const char *why;
  *	if (!units_offline(o->root, o->root_given, &why)) {
- *		_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+ *		_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
  *		_cleanup_(units_names_freep) char **pf = NULL;
  *		struct unit_result res[3];
  *		if (units_bus_open(&bus) < 0 || units_postfix_names_on(bus, &pf) < 0 ||

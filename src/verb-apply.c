@@ -49,7 +49,7 @@ int verb_apply(const struct options *o)
 {
 	_cleanup_(tls_paths_free) struct tls_paths tls = { 0 };
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
-	_cleanup_(conf_set_done) struct conf_set s = { 0 };
+	_cleanup_(conf_set_done) struct conf_set s = { .root = o->root, .postfix_dir = o->postfix_dir };
 	struct tx *t = NULL;
 	bool fw_online = false;
 	time_t not_after = 0;
@@ -79,9 +79,6 @@ int verb_apply(const struct options *o)
 		return EXIT_DONE;
 	}
 
-	if ((r = conf_set_init(&s, o->root)) < 0)
-		return EXIT_FAIL;
-	s.postfix_dir = o->postfix_dir;
 	/* Both modes read compiled defaults of Postfix: that postconf runs while the files are parsed. */
 	postfix_defaults_prefetch(&s);
 	if ((r = plan(&s, o, &tls)) < 0)

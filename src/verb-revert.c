@@ -168,15 +168,12 @@ static void finalize(struct conf_set *s)
 int verb_revert(const struct options *o)
 {
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
-	_cleanup_(conf_set_done) struct conf_set s = { 0 };
+	_cleanup_(conf_set_done) struct conf_set s = { .root = o->root, .postfix_dir = o->postfix_dir };
 	unsigned modes = o->modes ? o->modes : MODE_ALL, seq = 0, done = 0;
 	int r;
 
 	if ((r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec)) < 0)
 		return r == -EBUSY || r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
-	if ((r = conf_set_init(&s, o->root)) < 0)
-		return EXIT_FAIL;
-	s.postfix_dir = o->postfix_dir;
 
 	for (size_t k = j.n; k-- > 0;) {
 		const struct tx *t = &j.txs[k];
