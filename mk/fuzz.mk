@@ -10,20 +10,20 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fu
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(shell pkg-config --cflags $(PKGS))
 FUZZ_CPPFLAGS := $(filter-out -D_FORTIFY_SOURCE=%,$(CPPFLAGS))
-FUZZ_OBJS    := $(patsubst src/%.c,$(FUZZ_B)/obj/%.o,$(filter-out src/main.c,$(SRCS)))
+FUZZ_OBJS    := $(patsubst src/%.c,$(FUZZ_B)/obj/%.o,$(filter-out src/cli/main.c,$(SRCS)))
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 
 fuzz-build: $(FUZZ_BINS)
 
-$(FUZZ_B)/obj/%.o: src/%.c $(wildcard src/*.h)
+$(FUZZ_B)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_B)/libop25b.a: $(FUZZ_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_B)/libop25b.a $(wildcard src/*.h)
-	$(FUZZ_CC) $(FUZZ_CPPFLAGS) -iquote src -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/libop25b.a $(LDLIBS)
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_B)/libop25b.a $(HDRS)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(INCFLAGS) -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/libop25b.a $(LDLIBS)
 
 # Each target for FUZZ_TIME seconds; the last lines of each run (executions, coverage) are shown.
 fuzz: fuzz-build

@@ -48,7 +48,7 @@ else
 	DRV=$W/fw-driver
 	PKGS="augeas libsystemd libcrypto libssl"
 	if ! timeout 300 make -s op25b build/libop25b.a >"$W/make.log" 2>&1 ||
-		! cc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Isrc $(pkg-config --cflags $PKGS) \
+		! cc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra $(make -s print-incflags) $(pkg-config --cflags $PKGS) \
 			-o "$DRV" tests/tools/fw-driver.c build/libop25b.a $(pkg-config --libs $PKGS) \
 			>>"$W/make.log" 2>&1; then
 		sed 's/^/# /' "$W/make.log" | tail -20
