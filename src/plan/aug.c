@@ -75,6 +75,70 @@ static int report_error(augeas *a, const char *tree, const char *file, const cha
 	return -EBADMSG;
 }
 
+/* Line ends. The lenses know LF-terminated lines only; Postfix and Dovecot also read files with
+ * CRLF line ends and files whose last line has no newline (templates often write them). Such a
+ * text is parsed as LF text with the newline added, and what the lens writes is turned back: CRLF
+ * again, and no newline at the end (unchanged lines keep every byte; a line op25b adds gets the
+ * file's line end). A file mixing both line ends is read as it is. */
+struct line_ends {
+	bool crlf;       /* every line ends in CRLF */
+	bool no_final;   /* the last line has no line end */
+};
+
+static struct line_ends line_ends_of(const char *text)
+{
+	struct line_ends e = { 0 };
+	size_t n = strlen(text), lf = 0, crlf = 0;
+	for (const char *p = text; (p = strchr(p, '\n')); p++) {
+		lf++;
+		if (p > text && p[-1] == '\r')
+			crlf++;
+	}
+	e.crlf = lf > 0 && crlf == lf;
+	e.no_final = n > 0 && text[n - 1] != '\n';
+	return e;
+}
+
+/* TEXT as the lenses want it (malloc'd). */
+static char *to_lf(const char *text, struct line_ends e)
+{
+	size_t n = strlen(text);
+	char *out = malloc(n + 2), *o = out;
+	if (!out)
+		return NULL;
+	for (const char *p = text; *p; p++)
+		if (!(e.crlf && p[0] == '\r' && p[1] == '\n'))
+			*o++ = *p;
+	if (e.no_final)
+		*o++ = '\n';
+	*o = '\0';
+	return out;
+}
+
+/* The lens's TEXT (taken) with the line ends E of the original. */
+static char *from_lf(char *text, struct line_ends e)
+{
+	size_t n = strlen(text);
+	if (e.no_final && n > 0 && text[n - 1] == '\n')
+		text[--n] = '\0';
+	if (!e.crlf)
+		return text;
+	size_t lines = 0;
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		lines++;
+	char *out = malloc(n + lines + 1), *o = out;
+	if (out) {
+		for (const char *p = text; *p; p++) {
+			if (*p == '\n')
+				*o++ = '\r';
+			*o++ = *p;
+		}
+		*o = '\0';
+	}
+	free(text);
+	return out;
+}
+
 /* Stand-ins: a lens that reads a subset of another lens's files into the same tree at a fraction
  * of the cost (lenses/op25b_dovecot.aug: Dovecot files without blocks, 120 M -> 20 M instructions;
  * Op25b_Postfix_Master.lns_entries: master.cf without a leading orphan line, 122 M -> 85 M). A
@@ -97,8 +161,11 @@ static const char *stand_in(const char *lens, const char *text)
 	return NULL;
 }
 
-int aug_parse_text(augeas *a, const char *lens, const char *text, const char *tree, const char *file_for_msg)
+int aug_parse_text(augeas *a, const char *lens, const char *raw, const char *tree, const char *file_for_msg)
 {
+	_cleanup_free_ char *text = to_lf(raw, line_ends_of(raw));
+	if (!text)
+		return -ENOMEM;
 	_cleanup_free_ char *node = strdup_printf("/op25b/text%s", tree);
 	_cleanup_free_ char *mark = strdup_printf("/op25b/lens%s", tree);
 	if (!node || !mark)
@@ -125,9 +192,13 @@ int aug_parse_text(augeas *a, const char *lens, const char *text, const char *tr
 	return 0;
 }
 
-int aug_render_text(augeas *a, const char *lens, const char *original, const char *tree,
+int aug_render_text(augeas *a, const char *lens, const char *raw, const char *tree,
 		    const char *file_for_msg, char **out)
 {
+	struct line_ends ends = line_ends_of(raw);
+	_cleanup_free_ char *original = to_lf(raw, ends);
+	if (!original)
+		return -ENOMEM;
 	_cleanup_free_ char *in = strdup_printf("/op25b/orig%s", tree);
 	_cleanup_free_ char *res = strdup_printf("/op25b/out%s", tree);
 	_cleanup_free_ char *mark = strdup_printf("/op25b/lens%s", tree);
@@ -148,9 +219,10 @@ int aug_render_text(augeas *a, const char *lens, const char *original, const cha
 	}
 	if (sym_aug_get(a, res, &v) != 1 || !v)
 		v = "";
-	*out = strdup(v);
+	char *lf = strdup(v);
 	sym_aug_rm(a, in);
 	sym_aug_rm(a, res);
+	*out = lf ? from_lf(lf, ends) : NULL;
 	return *out ? 0 : -ENOMEM;
 }
 

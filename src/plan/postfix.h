@@ -5,7 +5,7 @@
 
 #include "conffile.h"
 
-#define POSTFIX_MAIN_LENS "Postfix_Main.lns"
+#define POSTFIX_MAIN_LENS "Op25b_Postfix_Main.lns"
 #define POSTFIX_MASTER_LENS "Op25b_Postfix_Master.lns"
 
 /* A "-o name=value" option a service needs. KEEP_VALUE: an existing value (commented or not) is

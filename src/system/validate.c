@@ -61,6 +61,10 @@ static int postconf_warnings(const char *dir, char **out, int *status, bool *cut
 		size_t ll = strcspn(l, "\n");
 		if (ll < 10 || memcmp(l, "postconf: ", 10) != 0)
 			continue; /* output, not a complaint */
+		/* A parameter set twice: Postfix takes the last one, and so does op25b (main_cf_set
+		 * gives every copy the new value). Also the config_directory line fill() adds. */
+		if (memmem(l, ll, ": overriding earlier entry: ", 28))
+			continue;
 		len += (size_t)snprintf(res + len, cap - len, "%.*s\n", (int)(ll - 10), l + 10);
 	}
 	if (rn != 0 && len == 0)
@@ -78,6 +82,9 @@ static int postconf_warnings(const char *dir, char **out, int *status, bool *cut
 	return 0;
 }
 
+/* The copies in DIR. main.cf's copy ends with "config_directory = DIR": a main.cf that names its
+ * own directory (config_directory = /etc/postfix, which Postfix accepts) would otherwise make
+ * postconf read the live master.cf instead of the copy. */
 static int fill(const char *dir, const struct conf_file *main_cf, const struct conf_file *master_cf, bool new)
 {
 	int r = 0;
@@ -88,7 +95,17 @@ static int fill(const char *dir, const struct conf_file *main_cf, const struct c
 		if (!f)
 			continue;
 		bool use_new = new && f->new;
-		r = put(dir, names[i], use_new ? f->new : f->old, use_new ? f->new_len : f->old_len);
+		const char *data = use_new ? f->new : f->old;
+		size_t len = use_new ? f->new_len : f->old_len;
+		if (i == 0) {
+			_cleanup_free_ char *text = strdup_printf("%.*s%sconfig_directory = %s\n", (int)len, data,
+								  len && data[len - 1] != '\n' ? "\n" : "", dir);
+			if (!text)
+				return -ENOMEM;
+			r = put(dir, names[i], text, strlen(text));
+		} else {
+			r = put(dir, names[i], data, len);
+		}
 	}
 	return r;
 }

@@ -1,0 +1,91 @@
+#!/bin/bash
+# The forms real Postfix and Dovecot trees contain (issue 16), each on a tree the project writes
+# (fixtures/realworld/, or a fixture tree changed the way the real files differ): apply --mode=smtps
+# must succeed where Postfix and Dovecot accept the files, postconf/doveconf judge the result,
+# unchanged bytes stay, and revert gives back every byte.
+. "$(dirname "$0")/lib/testlib.sh"
+
+CERT=$PKI/fullchain.pem KEY=$PKI/privkey.pem
+make_pki "$PKI"
+
+files="etc/postfix/main.cf etc/postfix/master.cf etc/dovecot/dovecot.conf etc/dovecot/conf.d/10-ssl.conf etc/dovecot/conf.d/10-auth.conf"
+
+smtps() { "$OP25B" apply -q --mode=smtps --root="$1" --cert="$CERT" --key="$KEY" >"$SCRATCH/out" 2>&1; }
+pf() { postconf -c "$1/etc/postfix" -h "$2" 2>/dev/null; }
+
+postfix_ok() { # ROOT: 465 served by one smtpd in wrapper mode, our certificate in effect
+	local svc
+	svc=$(postconf -c "$1/etc/postfix" -M 2>&1 | awk '$2 == "inet" && ($1 ~ /(^|:)(smtps|submissions|465)$/)')
+	[ "$(printf '%s\n' "$svc" | grep -c .)" = 1 ] || { echo "  465 services: $svc"; return 1; }
+	case $svc in *"-o smtpd_tls_wrappermode=yes"*) ;; *) echo "  $svc"; return 1;; esac
+	[ "$(pf "$1" smtpd_tls_cert_file)" = "$CERT" ] && [ "$(pf "$1" smtpd_tls_key_file)" = "$KEY" ]
+}
+dovecot_ok() { # ROOT
+	local conf=$1/etc/dovecot/dovecot.conf
+	doveconf -c "$conf" -n >/dev/null 2>"$SCRATCH/doveconf.err" || { cat "$SCRATCH/doveconf.err"; return 1; }
+	[ "$(doveconf -c "$conf" -h ssl_cert)" = "<$CERT" ] && doveconf -c "$conf" -h ssl | grep -qx 'yes\|required'
+}
+
+# cycle NAME ROOT: apply (exit 0, accepted by postconf and doveconf), revert (every byte back).
+cycle() {
+	local name=$1 root=$2 orig=$SCRATCH/orig.cycle
+	rm -rf "$orig"; cp -a "$root" "$orig"
+	if smtps "$root"; then ok "$name: apply exit 0"; else fail "$name: apply exit $?"; sed 's/^/#   /' "$SCRATCH/out"; fi
+	check "$name: postconf: one 465 service, TLS wrapper mode, the new certificate" postfix_ok "$root"
+	if [ -f "$root/etc/dovecot/dovecot.conf" ]; then check "$name: doveconf accepts it, ssl on" dovecot_ok "$root"; fi
+	if "$OP25B" revert -q --root="$root" >"$SCRATCH/out" 2>&1; then ok "$name: revert exit 0"; else fail "$name: revert"; cat "$SCRATCH/out"; fi
+	check "$name: revert gave back every byte" same_tree "$orig" "$root"
+}
+
+# The result on the plain debian12 tree, the reference for the line-end variants.
+std=$(new_root debian12)
+smtps "$std" || { fail "debian12: apply"; cat "$SCRATCH/out"; }
+
+# --- 5. no newline at the end of main.cf, master.cf, dovecot.conf, 10-ssl.conf
+root=$(new_root debian12)
+for f in $files; do printf '%s' "$(cat "$root/$f")" > "$root/$f.t" && mv "$root/$f.t" "$root/$f"; done
+orig=$SCRATCH/orig.nonl; rm -rf "$orig"; cp -a "$root" "$orig"
+cycle "no final newline" "$root"
+smtps "$root"
+same=1
+for f in $files; do
+	# The same edits as on the plain tree; the missing newline stays missing.
+	cmp -s <(printf '%s' "$(cat "$std/$f")") "$root/$f" || { same=0; echo "  differs: $f"; diff "$std/$f" "$root/$f" | head -5; }
+done
+check "no final newline: the same edits as on the plain tree, no newline added" test $same = 1
+
+# --- 6. CRLF line ends
+root=$(new_root debian12)
+for f in $files; do sed -i 's/$/\r/' "$root/$f"; done
+cycle "CRLF line ends" "$root"
+smtps "$root"
+same=1
+for f in $files; do
+	cmp -s <(sed 's/$/\r/' "$std/$f") "$root/$f" || { same=0; echo "  differs: $f"; diff <(sed 's/$/\r/' "$std/$f") "$root/$f" | cat -A | head -5; }
+done
+check "CRLF line ends: the same edits as on the plain tree, every line CRLF" test $same = 1
+
+# --- 7. main.cf forms postconf accepts
+root=$(new_root debian12)
+cat >> "$root/etc/postfix/main.cf" <<'CF'
+smtpd_recipient_restrictions =
+    permit_mynetworks,
+# authenticated clients may relay
+    permit_sasl_authenticated,
+
+    reject_unauth_destination
+CF
+restr=$(pf "$root" smtpd_recipient_restrictions)
+cycle "main.cf: a comment line inside a continued value" "$root"
+smtps "$root"
+check "main.cf: the continued value is kept" test "$(pf "$root" smtpd_recipient_restrictions)" = "$restr"
+
+root=$(new_root debian12)
+sed -i '1a smtpd_tls_cert_file = /etc/ssl/certs/old.pem\nmyhostname = old.example.test' "$root/etc/postfix/main.cf"
+cycle "main.cf: duplicate parameters (postconf: overriding earlier entry)" "$root"
+
+root=$(new_root debian12)
+sed -i '1a config_directory = /etc/postfix' "$root/etc/postfix/main.cf"
+cycle "main.cf: config_directory = /etc/postfix" "$root"
+
+finish
