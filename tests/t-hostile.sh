@@ -228,8 +228,12 @@ hostile "state: mode 0755 (revert)" "state directory has mode 0755; it must be 0
 hostile "state: mode 0755 (status)" "state directory has mode 0755; it must be 0700" status --root="$R"
 fresh; mkdir -p "$R/var/lib"; : > "$R/$S"
 smtps "state: a regular file" "$R/$S: state directory is not a directory" "${TLS[@]}"
-fresh; mkdir -p -m 700 "$R/$S"; ln -s /etc/passwd "$R/$S/lock"
-smtps "state: the lock file is a symlink" "$R/$S/lock: Too many levels of symbolic links" "${TLS[@]}"
+# The lock is a flock on the root directory, not a file: a planted STATE/lock link is never
+# opened, and what it points to is untouched.
+fresh; mkdir -p -m 700 "$R/$S"; ln -s "$W/lock-victim" "$R/$S/lock"; printf 'victim\n' > "$W/lock-victim"; chmod 644 "$W/lock-victim"
+"$OP25B" apply -q --mode=smtps --root="$R" "${TLS[@]}" >"$W/lock.out" 2>&1; rc=$?
+check "state: a planted lock link is not followed (exit $rc, target as it was)" \
+	sh -c "[ $rc = 0 ] && [ \"\$(cat '$W/lock-victim')\" = victim ] && [ \"\$(stat -c %a '$W/lock-victim')\" = 644 ]"
 
 # A journal with one applied transaction, then damaged.
 applied() { fresh; "$OP25B" apply -q --mode=smtps --root="$R" "${TLS[@]}" || fail "setup: apply"; M=$R/$S/tx/000001/meta; }

@@ -58,9 +58,9 @@ int verb_apply(const struct options *o)
 	if ((r = tls_paths_from_options(o, &tls)) < 0)
 		return log_err(EXIT_FAIL, "out of memory");
 
-	/* The lock covers everything from the first read to the last write. A state dir that does not
-	 * exist yet is made only when there is something to write (bad input creates nothing); until
-	 * then a concurrent first run is caught by the atomic writes' check for changed files. */
+	/* The lock covers everything from the first read to the last write, on a first run too (it
+	 * creates nothing: journal.c). A state dir that does not exist yet is made only when there is
+	 * something to write: bad input creates nothing. */
 	if ((r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec)) < 0)
 		return exit_before_write(r);
 	for (size_t i = 0; i < j.n; i++)
@@ -102,11 +102,8 @@ int verb_apply(const struct options *o)
 	if (validate_postfix(&s, o->postfix_dir) < 0)
 		return EXIT_FAIL;
 
-	if (j.lock_fd < 0) {
-		journal_close(&j);
-		if ((r = journal_open(&j, o->root, o->state_dir, true, o->timeout_sec)) < 0)
-			return exit_before_write(r);
-	}
+	if ((r = journal_make_dir(&j)) < 0)
+		return exit_before_write(r);
 	char oh[65];
 	fastpath_options_hash(o, &tls, oh);
 	if ((r = journal_begin(&j, o->modes, oh, &s, &t)) < 0)

@@ -328,43 +328,59 @@ static int load_all(struct journal *j)
 	return r;
 }
 
+/* The lock of every op25b run on ROOT: flock(2) on the root directory itself. It exists before
+ * anything else does (a first run needs nothing to be created to take it), it is the same inode
+ * for every run on that root however --root is spelled, and it goes away with the process: a bad
+ * input, a crash or a kill leaves nothing behind. Waits at most TIMEOUT seconds. */
+static int lock_root(const char *root, unsigned timeout, int *out)
+{
+	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return log_err(-errno, "--root=%s: %m", root);
+	for (unsigned waited = 0;; waited++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK)
+			return log_err(-errno, "%s: flock: %m", root);
+		if (waited == 0)
+			log_info("waiting for another op25b run to finish (lock on %s)", root);
+		if (waited >= timeout * 10)
+			return log_err(-EBUSY, "%s: another op25b run holds the lock; try again later", root);
+		usleep(100 * 1000);
+	}
+	*out = TAKE_FD(fd);
+	return 0;
+}
+
 int journal_open(struct journal *j, const char *root, const char *state_dir, bool create, unsigned timeout)
 {
 	int r;
 	*j = (struct journal){ .lock_fd = -1 };
+	/* First the lock, then the first byte of anything: a run that waited reads what the one
+	 * before it left. */
+	if ((r = lock_root(root, timeout, &j->lock_fd)) < 0)
+		return r;
 	j->dir = path_under_root(root, state_dir);
 	if (!j->dir)
 		return -ENOMEM;
 	r = check_dir(j->dir);
-	if (r == -ENOENT) {
-		if (!create)
-			return 0;
-		if ((r = mkdir_p(j->dir, 0700)) < 0)
-			return log_err(r, "%s: cannot create the state directory: %s", j->dir, strerror(-r));
-		r = check_dir(j->dir);
-	}
+	if (r == -ENOENT && !create)
+		return 0; /* an empty journal; journal_make_dir() when there is something to record */
+	if (r == -ENOENT)
+		return journal_make_dir(j);
 	if (r < 0)
-		return r == -ENOENT ? log_err(r, "%s: %s", j->dir, strerror(-r)) : r;
-
-	_cleanup_free_ char *lock = strdup_printf("%s/lock", j->dir);
-	if (!lock)
-		return -ENOMEM;
-	j->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (j->lock_fd < 0)
-		return log_err(-errno, "%s: %m", lock);
-	/* Another op25b holds it: wait, bounded, then give up cleanly. */
-	for (unsigned waited = 0;; waited++) {
-		if (flock(j->lock_fd, LOCK_EX | LOCK_NB) == 0)
-			break;
-		if (errno != EWOULDBLOCK)
-			return log_err(-errno, "%s: flock: %m", lock);
-		if (waited == 0)
-			log_info("waiting for another op25b run to finish (%s)", lock);
-		if (waited >= timeout * 10)
-			return log_err(-EBUSY, "%s: another op25b run holds the lock; try again later", lock);
-		usleep(100 * 1000);
-	}
+		return r;
 	return load_all(j);
+}
+
+int journal_make_dir(struct journal *j)
+{
+	int r = check_dir(j->dir);
+	if (r != -ENOENT)
+		return r;
+	if ((r = mkdir_p(j->dir, 0700)) < 0)
+		return log_err(r, "%s: cannot create the state directory: %s", j->dir, strerror(-r));
+	return check_dir(j->dir);
 }
 
 /* ---- writing a transaction ---- */

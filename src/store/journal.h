@@ -45,16 +45,19 @@ struct tx {
 
 struct journal {
 	char *dir;                  /* ROOT/STATE */
-	int lock_fd;
+	int lock_fd;                /* the root directory, flock'ed */
 	struct tx *txs;             /* ascending id */
 	size_t n;
 };
 
-/* Check (and with CREATE, make) the state dir: a real directory, owned by us, 0700, and take the
- * lock (waiting at most TIMEOUT seconds for another op25b). Loads every transaction. Without
- * CREATE a missing state dir is an empty journal. Errors in the state dir are usage errors (-EINVAL
- * family) with the file named. */
+/* Take the lock of every op25b run on ROOT (flock on the root directory; waiting at most TIMEOUT
+ * seconds for another op25b), then check (and with CREATE, make) the state dir: a real directory,
+ * owned by us, 0700. Loads every transaction. Without CREATE a missing state dir is an empty
+ * journal, still locked. Errors in the state dir are usage errors (-EINVAL family) with the file
+ * named. Call it before reading any configuration file. */
 int journal_open(struct journal *j, const char *root, const char *state_dir, bool create, unsigned timeout);
+/* Make the state dir of a journal opened without it (under the lock). */
+int journal_make_dir(struct journal *j);
 void journal_close(struct journal *j);
 
 /* Write transaction for MODE with the originals of every changed file in S; returns it pending. */
