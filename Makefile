@@ -8,7 +8,7 @@ LENSDIR    ?= $(DATADIR)/op25b/lenses
 DESTDIR    ?=
 VERSION    := 0.1.0
 
-PKGS     := augeas libsystemd libcrypto libssl
+PKGS     := augeas libsystemd libcrypto libssl jansson
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -fstack-protector-strong \
@@ -74,7 +74,7 @@ check: deps
 # The fast inner loop: the Check unit tests (seconds), then those plus the CLI tests on fixture
 # trees (no services, no namespaces; under two minutes here). `make check` stays the full suite.
 QUICK_TESTS := tests/t-smtps.sh tests/t-submission.sh tests/t-config.sh tests/t-lens.sh tests/t-man.sh \
-               tests/t-hostile.sh tests/t-realworld.sh
+               tests/t-hostile.sh tests/t-realworld.sh tests/t-json.sh
 check-unit: op25b units
 	sh tests/run-units.sh $(UNITBINS)
 

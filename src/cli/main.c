@@ -1,4 +1,5 @@
 /* op25b: make a mail server work behind an ISP that blocks outbound port 25. */
+#include <fcntl.h>
 #include <locale.h>
 #include <sys/stat.h>
 
@@ -32,10 +33,21 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return r;
 	}
+	/* --json: stdout holds the one JSON object and nothing else; every text line (messages,
+	 * diffs, what child processes print) goes to stderr. */
+	if (o.json) {
+		o.json_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (o.json_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+			options_free(&o);
+			return log_err(EXIT_FAIL, "--json: %m");
+		}
+	}
 	r = EXIT_USAGE;
 	for (unsigned i = 0; i < ELEMENTSOF(verb_table); i++)
 		if (streq(o.verb, verb_table[i].name))
 			r = verb_table[i].run(&o);
+	if (o.json)
+		close(o.json_fd);
 	options_free(&o);
 	return r;
 }

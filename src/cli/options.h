@@ -28,6 +28,7 @@ struct options {
 	bool password_stdin;
 	bool dry_run, no_restart, no_firewall, json;
 	bool root_given;
+	int json_fd;                 /* --json: where the object goes (stdout as it was; main.c) */
 	unsigned timeout_sec;
 	char **args;                 /* positional arguments after the verb (probe HOST[:PORT]) */
 	int nargs;

@@ -7,6 +7,7 @@
 #include "journal.h"
 #include "plan.h"
 #include "postfix.h"
+#include "report.h"
 #include "restart.h"
 #include "txn.h"
 #include "util.h"
@@ -45,11 +46,13 @@ static int plan(struct conf_set *s, const struct options *o, const struct tls_pa
 	}
 }
 
-int verb_apply(const struct options *o)
+static int apply(const struct options *o, struct report *rep)
 {
 	_cleanup_(tls_paths_free) struct tls_paths tls = { 0 };
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
 	_cleanup_(conf_set_done) struct conf_set s = { .root = o->root, .postfix_dir = o->postfix_dir };
+	_cleanup_(fw_report_done) struct fw_report fw = { 0 };
+	struct restart_report units = { 0 };
 	struct tx *t = NULL;
 	bool fw_online = false;
 	time_t not_after = 0;
@@ -87,11 +90,21 @@ int verb_apply(const struct options *o)
 		if ((r = conf_render(&s, s.files[i])) < 0)
 			return exit_before_write(r);
 	bool files_change = txn_has_changes(&s);
-	if (files_change && (r = fw_step_plan(o, o->modes, &s, &fw_online)) < 0)
+	if (files_change && (r = fw_step_plan(o, o->modes, &s, &fw_online, &fw)) < 0)
 		return exit_before_write(r);
+	report_files(rep, &s, false);
+	report_bool(rep, "changed", files_change);
+	if (files_change) {
+		report_router_ports(rep, o->modes);
+		report_firewall(rep, &fw);
+	}
 
 	if (!files_change) {
 		log_info("%s: already applied; nothing to change", mode_name(o->modes));
+		return EXIT_DONE;
+	}
+	if (o->dry_run && o->json) {
+		report_diff(rep, &s);
 		return EXIT_DONE;
 	}
 	if (o->dry_run) {
@@ -112,10 +125,13 @@ int verb_apply(const struct options *o)
 		goto rollback;
 	if ((r = validate_dovecot(&s, o->dovecot_dir)) < 0)
 		goto rollback;
-	if ((r = restart_changed(o, &s)) < 0)
+	r = restart_changed(o, &s, &units);
+	report_units(rep, &units);
+	if (r < 0)
 		goto rollback_restart;
-	if (fw_online && (r = fw_step_open(o, o->modes, &j, t)) < 0)
+	if (fw_online && (r = fw_step_open(o, o->modes, &j, t, &fw)) < 0)
 		goto rollback_restart;
+	report_firewall(rep, &fw);
 	/* For the next run with the same options: nothing to do as long as this state holds. */
 	char st[65];
 	if (fastpath_state(o, &tls, st) == 0 && (r = journal_note_state(&j, t, st, not_after)) < 0)
@@ -127,16 +143,29 @@ int verb_apply(const struct options *o)
 	return EXIT_DONE;
 
 rollback_restart:
+	report_bool(rep, "changed", false);
 	if (txn_rollback(&s) == 0) {
 		log_info("%s: the files were put back; restarting with them", mode_name(o->modes));
-		restart_changed(o, &s);
-		fw_step_close(o, t);
+		restart_changed(o, &s, NULL);
+		fw_step_close(o, t, NULL);
 		journal_drop(&j, t);
 	}
 	return log_err(EXIT_FAIL, "%s: failed; the configuration was put back as it was", mode_name(o->modes));
 rollback:
+	report_bool(rep, "changed", false);
 	if (txn_rollback(&s) == 0)
 		journal_drop(&j, t);
 	return log_err(EXIT_FAIL, "%s: failed; the configuration files were put back as they were",
 		       mode_name(o->modes));
+}
+
+int verb_apply(const struct options *o)
+{
+	struct report rep;
+	report_init(&rep, o, "apply");
+	report_modes(&rep, "modes", o->modes);
+	/* Until the plan is made: nothing changes (the fast path, bad input). */
+	report_set(&rep, "files", json_array());
+	report_set(&rep, "units", json_array());
+	return report_end(&rep, apply(o, &rep));
 }

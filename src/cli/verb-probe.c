@@ -2,6 +2,7 @@
  * mechanisms before and after STARTTLS, and its certificate. */
 #include "hostport.h"
 #include "probe.h"
+#include "report.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -14,7 +15,7 @@ static const char *printable_arg(const char *s)
 	return s;
 }
 
-int verb_probe(const struct options *o)
+static int probe(const struct options *o, struct report *rep)
 {
 	_cleanup_(probe_result_free) struct probe_result res = { 0 };
 	struct hostport hp;
@@ -27,10 +28,17 @@ int verb_probe(const struct options *o)
 	/* --json prints an object also for a failed probe (its "error" says why), so that scripts
 	 * always have one object to read; the text report is for completed probes only. */
 	if (o->json)
-		probe_result_print(&res, stdout, true);
+		report_merge(rep, probe_result_json(&res));
 	else if (r >= 0 && log_verbosity >= 0)
-		probe_result_print(&res, stdout, false);
+		probe_result_print(&res, stdout);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return log_err(EXIT_FAIL, "probe: cannot write the report: %m");
 	return r < 0 ? EXIT_FAIL : EXIT_DONE;
+}
+
+int verb_probe(const struct options *o)
+{
+	struct report rep;
+	report_init(&rep, o, "probe");
+	return report_end(&rep, probe(o, &rep));
 }

@@ -8,6 +8,7 @@
 #include "fwstep.h"
 #include "journal.h"
 #include "postmap.h"
+#include "report.h"
 #include "restart.h"
 #include "txn.h"
 #include "util.h"
@@ -165,10 +166,12 @@ static void finalize(struct conf_set *s)
 	}
 }
 
-int verb_revert(const struct options *o)
+static int revert(const struct options *o, struct report *rep)
 {
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
 	_cleanup_(conf_set_done) struct conf_set s = { .root = o->root, .postfix_dir = o->postfix_dir };
+	_cleanup_(fw_report_done) struct fw_report fw = { 0 };
+	struct restart_report units = { 0 };
 	unsigned modes = o->modes ? o->modes : MODE_ALL, seq = 0, done = 0;
 	int r;
 
@@ -189,12 +192,21 @@ int verb_revert(const struct options *o)
 		return EXIT_DONE;
 	}
 	finalize(&s);
+	report_modes(rep, "modes", done);
+	report_files(rep, &s, true);
+	report_bool(rep, "changed", true);
+	if (o->dry_run && o->json) {
+		report_diff(rep, &s);
+		return EXIT_DONE;
+	}
 	if (o->dry_run) {
 		/* The diff shows the way back: from what is there now to what revert would write. */
 		return txn_print_diff(&s) < 0 ? EXIT_FAIL : EXIT_DONE;
 	}
-	if ((r = txn_write(&s)) < 0)
+	if ((r = txn_write(&s)) < 0) {
+		report_bool(rep, "changed", false);
 		return log_err(EXIT_FAIL, "revert failed; the files were left as they were");
+	}
 	for (size_t i = 0; i < s.n; i++) {
 		struct conf_file *f = s.files[i];
 		remove_stale_temps(f);
@@ -203,9 +215,12 @@ int verb_revert(const struct options *o)
 		if (f->postmap_type && !f->existed && !f->new && (r = postmap_remove(s.root, f->postmap_type, f->path)) < 0)
 			log_warn("%s: its compiled table could not be removed", f->path);
 	}
-	if ((r = restart_changed(o, &s)) < 0) {
+	r = restart_changed(o, &s, &units);
+	report_units(rep, &units);
+	if (r < 0) {
 		if (txn_rollback(&s) == 0) {
-			restart_changed(o, &s);
+			report_bool(rep, "changed", false);
+			restart_changed(o, &s, NULL);
 			return log_err(EXIT_FAIL, "revert failed: a service did not come back; the files were put back as "
 						  "they were before the revert");
 		}
@@ -213,12 +228,13 @@ int verb_revert(const struct options *o)
 	}
 	for (size_t k = j.n; k-- > 0;)
 		if ((j.txs[k].mode & modes) || j.txs[k].pending) {
-			if (fw_step_close(o, &j.txs[k]) < 0)
+			if (fw_step_close(o, &j.txs[k], &fw) < 0)
 				log_warn("the firewall services above are still open: close them with firewall-cmd");
 			if ((r = journal_drop(&j, &j.txs[k])) < 0)
 				return log_err(EXIT_FAIL, "the files were reverted, but the journal could not be cleared: "
 							  "run 'op25b revert' again");
 		}
+	report_firewall(rep, &fw);
 	for (size_t i = 0; i < s.n; i++)
 		if (s.files[i]->new || s.files[i]->remove)
 			log_info("%s %s", s.files[i]->remove ? "removed" : s.files[i]->merged ? "updated" : "restored",
@@ -229,4 +245,14 @@ int verb_revert(const struct options *o)
 	if (!txn_has_changes(&s))
 		log_info("the files already were as before");
 	return EXIT_DONE;
+}
+
+int verb_revert(const struct options *o)
+{
+	struct report rep;
+	report_init(&rep, o, "revert");
+	report_modes(&rep, "modes", 0);
+	report_set(&rep, "files", json_array());
+	report_set(&rep, "units", json_array());
+	return report_end(&rep, revert(o, &rep));
 }

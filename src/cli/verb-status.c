@@ -2,6 +2,7 @@
 
 #include "firewall.h"
 #include "journal.h"
+#include "report.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -32,20 +33,21 @@ static const struct tx *newest(const struct journal *j, unsigned mode)
 	return NULL;
 }
 
-static void json_str(const char *s)
+static json_t *files_json(const char *root, const struct tx *t)
 {
-	putchar('"');
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-		if (*c == '"' || *c == '\\')
-			printf("\\%c", *c);
-		else if (*c < 0x20)
-			printf("\\u%04x", *c);
-		else
-			putchar(*c);
-	putchar('"');
+	json_t *a = json_array();
+	for (size_t i = 0; a && t && i < t->n; i++) {
+		json_t *x = json_object();
+		if (!x || js_push(a, x) < 0 || js_set_str(x, "path", t->files[i].path) < 0 ||
+		    js_set_str(x, "state", state_json[state_of(root, &t->files[i])]) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
 }
 
-int verb_status(const struct options *o)
+static int status(const struct options *o, struct report *rep)
 {
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
 	int r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec);
@@ -57,39 +59,38 @@ int verb_status(const struct options *o)
 	for (size_t k = 0; k < j.n; k++)
 		interrupted |= j.txs[k].pending;
 
-	if (o->json)
-		printf("{\"interrupted\":%s,\"modes\":{", interrupted ? "true" : "false");
-	for (unsigned m = 1, first = 1; m <= MODE_ALL; m <<= 1) {
+	json_t *modes = json_object();
+	report_set(rep, "modes", modes);
+	for (unsigned m = 1; m <= MODE_ALL; m <<= 1) {
 		const struct tx *t = newest(&j, m);
 		if (t)
 			applied |= m;
 		if (o->json) {
-			printf("%s\"%s\":{\"applied\":%s,\"files\":[", first ? "" : ",", mode_name(m), t ? "true" : "false");
-			first = 0;
-		} else {
-			printf("%s: %s\n", mode_name(m), t ? "applied" : "not applied");
+			json_t *x = json_object();
+			if (!modes || js_set(modes, mode_name(m), x) < 0 || js_set_bool(x, "applied", t) < 0 ||
+			    js_set(x, "files", files_json(o->root, t)) < 0)
+				rep->enomem = true;
+			continue;
 		}
-		for (size_t i = 0; t && i < t->n; i++) {
-			enum file_state st = state_of(o->root, &t->files[i]);
-			if (o->json) {
-				printf("%s{\"path\":", i ? "," : "");
-				json_str(t->files[i].path);
-				printf(",\"state\":\"%s\"}", state_json[st]);
-			} else {
-				printf("  %s: %s\n", t->files[i].path, state_text[st]);
-			}
-		}
-		if (o->json)
-			printf("]}");
+		printf("%s: %s\n", mode_name(m), t ? "applied" : "not applied");
+		for (size_t i = 0; t && i < t->n; i++)
+			printf("  %s: %s\n", t->files[i].path, state_text[state_of(o->root, &t->files[i])]);
 	}
+	report_bool(rep, "interrupted", interrupted);
+	report_router_ports(rep, applied);
+	if (o->json)
+		return EXIT_DONE;
 	_cleanup_free_ char *ports = applied ? fw_router_hint(applied) : NULL;
-	if (o->json) {
-		printf("},\"router_ports\":[%s]}\n", ports ? ports : "");
-	} else {
-		if (ports)
-			printf("router: forward TCP %s to this host\n", ports);
-		if (interrupted)
-			printf("an earlier run was interrupted: run 'op25b revert' to put the files back\n");
-	}
+	if (ports)
+		printf("router: forward TCP %s to this host\n", ports);
+	if (interrupted)
+		printf("an earlier run was interrupted: run 'op25b revert' to put the files back\n");
 	return EXIT_DONE;
+}
+
+int verb_status(const struct options *o)
+{
+	struct report rep;
+	report_init(&rep, o, "status");
+	return report_end(&rep, status(o, &rep));
 }

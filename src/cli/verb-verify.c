@@ -2,40 +2,30 @@
  * check fails. */
 #include <signal.h>
 
-#include "probe.h"
+#include "report.h"
 #include "util.h"
 #include "verbs.h"
 #include "verify.h"
 
 #define DEFAULT_HOST "127.0.0.1"
 
-static void print_json(const char *host, const struct verify_config *vc, const struct checks *c)
+static json_t *checks_json(const struct checks *c)
 {
 	static const char *const word[] = { "ok", "fail", "skip" };
-	fputs("{\"host\":", stdout);
-	probe_json_string(stdout, host);
-	fputs(",\"modes\":[", stdout);
-	for (unsigned m = 1, first = 1; m <= MODE_ALL; m <<= 1)
-		if (vc->modes & m) {
-			printf("%s\"%s\"", first ? "" : ",", mode_name(m));
-			first = 0;
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < c->n; i++) {
+		json_t *x = json_object();
+		if (!x || js_push(a, x) < 0 || js_set_str(x, "check", c->v[i].id) < 0 ||
+		    js_set_str(x, "status", word[c->v[i].status]) < 0 || js_set_str(x, "message", c->v[i].text) < 0 ||
+		    (c->v[i].queue_id && js_set_str(x, "queue_id", c->v[i].queue_id) < 0)) {
+			json_decref(a);
+			return NULL;
 		}
-	fputs("],\"checks\":[", stdout);
-	for (size_t i = 0; i < c->n; i++) {
-		printf("%s{\"check\":", i ? "," : "");
-		probe_json_string(stdout, c->v[i].id);
-		printf(",\"status\":\"%s\",\"message\":", word[c->v[i].status]);
-		probe_json_string(stdout, c->v[i].text);
-		if (c->v[i].queue_id) {
-			fputs(",\"queue_id\":", stdout);
-			probe_json_string(stdout, c->v[i].queue_id);
-		}
-		putchar('}');
 	}
-	printf("],\"failed\":%zu,\"ok\":%s}\n", checks_failed(c), checks_failed(c) ? "false" : "true");
+	return a;
 }
 
-int verb_verify(const struct options *o)
+static int verify(const struct options *o, struct report *rep)
 {
 	_cleanup_(verify_config_free) struct verify_config vc = { 0 };
 	_cleanup_(checks_free) struct checks c = { .print = !o->json };
@@ -56,10 +46,20 @@ int verb_verify(const struct options *o)
 		verify_submission(o, host, &vc, &c);
 	if (o->send_test && vc.modes)
 		verify_send_test(o, host, &vc, &c);
-	if (o->json)
-		print_json(host, &vc, &c);
 	size_t failed = checks_failed(&c);
+	report_str(rep, "host", host);
+	report_modes(rep, "modes", vc.modes);
+	report_set(rep, "checks", checks_json(&c));
+	report_set(rep, "failed", json_integer((json_int_t)failed));
+	report_bool(rep, "ok", failed == 0);
 	if (!o->json && log_verbosity >= 0)
 		printf("%s: %zu check%s, %zu failed\n", failed ? "FAILED" : "verified", c.n, c.n == 1 ? "" : "s", failed);
 	return failed ? EXIT_FAIL : EXIT_DONE;
+}
+
+int verb_verify(const struct options *o)
+{
+	struct report rep;
+	report_init(&rep, o, "verify");
+	return report_end(&rep, verify(o, &rep));
 }

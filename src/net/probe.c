@@ -289,131 +289,60 @@ void probe_result_free(struct probe_result *r)
 
 /* ---- output ---- */
 
-/* Length of the valid UTF-8 sequence at S (1..4), or 0 when it is not one (overlong forms,
- * surrogates and values above U+10FFFF included). */
-static size_t utf8_len(const unsigned char *s)
+static json_t *strv_json(char *const *v, size_t n)
 {
-	size_t n;
-	uint32_t cp;
-	if (s[0] < 0x80)
-		return 1;
-	else if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;  /* also stops at the terminating NUL */
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-void probe_json_string(FILE *f, const char *s)
-{
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = utf8_len(p);
-		if (n == 0) {
-			fputs("\\ufffd", f);
-			p++;
-		} else if (n > 1) {
-			fwrite(p, 1, n, f);
-			p += n;
-		} else {
-			switch (*p) {
-			case '"': fputs("\\\"", f); break;
-			case '\\': fputs("\\\\", f); break;
-			case '\n': fputs("\\n", f); break;
-			case '\r': fputs("\\r", f); break;
-			case '\t': fputs("\\t", f); break;
-			default:
-				if (*p < 0x20 || *p == 0x7f)
-					fprintf(f, "\\u%04x", *p);
-				else
-					fputc(*p, f);
-			}
-			p++;
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (js_push_str(a, v[i]) < 0) {
+			json_decref(a);
+			return NULL;
 		}
-	}
-	fputc('"', f);
+	return a;
 }
 
-static void json_strv(FILE *f, char *const *v, size_t n)
+static json_t *ehlo_json(bool have, const struct smtp_ehlo *e)
 {
-	fputc('[', f);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			fputc(',', f);
-		probe_json_string(f, v[i]);
+	if (!have)
+		return json_null();
+	json_t *x = json_object();
+	if (x && (js_set_str(x, "server", e->domain) < 0 || js_set(x, "extensions", strv_json(e->ext, e->n_ext)) < 0 ||
+		  js_set_bool(x, "starttls", e->starttls) < 0 || js_set(x, "auth", strv_json(e->mechs, e->n_mechs)) < 0)) {
+		json_decref(x);
+		return NULL;
 	}
-	fputc(']', f);
+	return x;
 }
 
-static void json_ehlo(FILE *f, const char *key, bool have, const struct smtp_ehlo *e)
+static json_t *tls_json(const struct probe_result *r)
 {
-	fprintf(f, ",\"%s\":", key);
-	if (!have) {
-		fputs("null", f);
-		return;
+	if (!r->tls)
+		return json_null();
+	json_t *x = json_object();
+	if (x && (js_set_str(x, "version", r->tls_version) < 0 || js_set_str(x, "cipher", r->tls_cipher) < 0 ||
+		  js_set_str(x, "subject", r->cert_subject) < 0 || js_set_str(x, "issuer", r->cert_issuer) < 0 ||
+		  js_set_str(x, "not_after", r->cert_not_after) < 0 || js_set_bool(x, "verified", r->verify_ok) < 0 ||
+		  js_set_str(x, "verify", r->verify_ok ? "ok" : r->verify_error) < 0)) {
+		json_decref(x);
+		return NULL;
 	}
-	fputs("{\"server\":", f);
-	probe_json_string(f, e->domain);
-	fputs(",\"extensions\":", f);
-	json_strv(f, e->ext, e->n_ext);
-	fprintf(f, ",\"starttls\":%s,\"auth\":", e->starttls ? "true" : "false");
-	json_strv(f, e->mechs, e->n_mechs);
-	fputc('}', f);
+	return x;
 }
 
-static void json_field(FILE *f, const char *key, const char *value)
+json_t *probe_result_json(const struct probe_result *r)
 {
-	fprintf(f, ",\"%s\":", key);
-	probe_json_string(f, value);
-}
-
-static const char *json_bool(bool b) { return b ? "true" : "false"; }
-
-static void print_json(const struct probe_result *r, FILE *f)
-{
-	fputs("{\"host\":", f);
-	probe_json_string(f, r->host);
-	fprintf(f, ",\"port\":%u", r->port);
-	json_field(f, "address", r->address);
-	fprintf(f, ",\"implicit_tls\":%s", json_bool(r->implicit_tls));
-	json_field(f, "banner", r->banner);
-	json_ehlo(f, "before_tls", r->have_before, &r->before);
-	fprintf(f, ",\"starttls_offered\":%s", json_bool(r->starttls_offered));
-	json_field(f, "starttls_refused", r->starttls_refused);
-	if (r->tls) {
-		fputs(",\"tls\":{\"version\":", f);
-		probe_json_string(f, r->tls_version);
-		json_field(f, "cipher", r->tls_cipher);
-		json_field(f, "subject", r->cert_subject);
-		json_field(f, "issuer", r->cert_issuer);
-		json_field(f, "not_after", r->cert_not_after);
-		fprintf(f, ",\"verified\":%s", json_bool(r->verify_ok));
-		json_field(f, "verify", r->verify_ok ? "ok" : r->verify_error);
-		fputc('}', f);
-	} else {
-		fputs(",\"tls\":null", f);
+	json_t *x = json_object();
+	if (x && (js_set_str(x, "host", r->host) < 0 || js_set_int(x, "port", r->port) < 0 ||
+		  js_set_str(x, "address", r->address) < 0 || js_set_bool(x, "implicit_tls", r->implicit_tls) < 0 ||
+		  js_set_str(x, "banner", r->banner) < 0 || js_set(x, "before_tls", ehlo_json(r->have_before, &r->before)) < 0 ||
+		  js_set_bool(x, "starttls_offered", r->starttls_offered) < 0 ||
+		  js_set_str(x, "starttls_refused", r->starttls_refused) < 0 || js_set(x, "tls", tls_json(r)) < 0 ||
+		  js_set(x, "after_tls", ehlo_json(r->have_after, &r->after)) < 0 ||
+		  js_set_bool(x, "auth_before_tls", r->auth_before_tls) < 0 ||
+		  js_set_bool(x, "auth_only_after_tls", r->auth_only_after_tls) < 0 || js_set_str(x, "error", r->error) < 0)) {
+		json_decref(x);
+		return NULL;
 	}
-	json_ehlo(f, "after_tls", r->have_after, &r->after);
-	fprintf(f, ",\"auth_before_tls\":%s,\"auth_only_after_tls\":%s", json_bool(r->auth_before_tls),
-		json_bool(r->auth_only_after_tls));
-	json_field(f, "error", r->error);
-	fputs("}\n", f);
+	return x;
 }
 
 static void text_list(FILE *f, const char *label, char *const *v, size_t n, const char *sep)
@@ -482,10 +411,7 @@ static void print_text(const struct probe_result *r, FILE *f)
 	text_verdict(r, f);
 }
 
-void probe_result_print(const struct probe_result *r, FILE *f, bool json)
+void probe_result_print(const struct probe_result *r, FILE *f)
 {
-	if (json)
-		print_json(r, f);
-	else
-		print_text(r, f);
+	print_text(r, f);
 }

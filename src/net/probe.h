@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "json.h"
 #include "smtp_reply.h"
 
 #define PROBE_DEFAULT_PORT 587       /* submission (RFC 6409) */
@@ -44,9 +45,8 @@ struct probe_result {
 int probe_run(const char *host, unsigned port, unsigned timeout_sec, struct probe_result *out);
 void probe_result_free(struct probe_result *r);
 
-/* The report: for people (JSON=false) or one JSON object on one line (JSON=true). */
-void probe_result_print(const struct probe_result *r, FILE *f, bool json);
-
-/* S as a JSON string literal (NULL as null): quotes, backslashes and control characters escaped,
- * invalid UTF-8 replaced by U+FFFD so the output always parses. */
-void probe_json_string(FILE *f, const char *s);
+/* The report for people. */
+void probe_result_print(const struct probe_result *r, FILE *f);
+/* The same as a JSON object (json.h: invalid UTF-8 from the server becomes U+FFFD); NULL when out
+ * of memory. */
+json_t *probe_result_json(const struct probe_result *r);

@@ -125,7 +125,7 @@ static int dump(const char *dir, const char *name, const char *data, size_t len,
 }
 
 /* diff(1) does the formatting: one well-known tool, no home-made diff algorithm. */
-static int diff_one(const struct conf_file *f, const char *dir)
+static int diff_one(const struct conf_file *f, const char *dir, int out_fd)
 {
 	_cleanup_free_ char *a = NULL, *b = NULL, *la = NULL, *lb = NULL;
 	int r;
@@ -141,8 +141,15 @@ static int diff_one(const struct conf_file *f, const char *dir)
 	}
 	fflush(stdout);
 	char *argv[] = { "diff", "-u", "--label", la, "--label", lb, a, b, NULL };
+	posix_spawn_file_actions_t fa;
 	pid_t pid;
-	r = posix_spawnp(&pid, "diff", NULL, NULL, argv, environ);
+	if ((r = posix_spawn_file_actions_init(&fa)) == 0) {
+		if (out_fd != STDOUT_FILENO)
+			r = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
+		if (r == 0)
+			r = posix_spawnp(&pid, "diff", &fa, NULL, argv, environ);
+		posix_spawn_file_actions_destroy(&fa);
+	}
 	if (r != 0) {
 		r = log_err(-r, "cannot run diff: %s", strerror(r));
 		goto out;
@@ -162,7 +169,7 @@ out:
 	return r;
 }
 
-int txn_print_diff(const struct conf_set *s)
+int txn_diff(const struct conf_set *s, int fd)
 {
 	char dir[] = "/tmp/op25b-diff-XXXXXX";
 	if (!mkdtemp(dir))
@@ -173,12 +180,18 @@ int txn_print_diff(const struct conf_set *s)
 		if (!f->new && !f->remove)
 			continue;
 		if (f->secret) {
-			printf("%s %s (contents not shown: it holds a secret)\n",
-			       f->remove ? "remove" : f->existed ? "rewrite" : "create", f->path);
+			fflush(stdout);
+			dprintf(fd, "%s %s (contents not shown: it holds a secret)\n",
+				f->remove ? "remove" : f->existed ? "rewrite" : "create", f->path);
 			continue;
 		}
-		r = diff_one(f, dir);
+		r = diff_one(f, dir, fd);
 	}
 	rmdir(dir);
 	return r;
+}
+
+int txn_print_diff(const struct conf_set *s)
+{
+	return txn_diff(s, STDOUT_FILENO);
 }

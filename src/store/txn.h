@@ -14,3 +14,5 @@ int txn_rollback(struct conf_set *s);
 
 /* A unified diff of every change (a/etc/... paths relative to the root); secrets are not shown. */
 int txn_print_diff(const struct conf_set *s);
+/* The same diff written to FD (--json puts it into its object). */
+int txn_diff(const struct conf_set *s, int fd);

@@ -4,7 +4,29 @@
 #include "firewall.h"
 #include "util.h"
 
-int fw_step_plan(const struct options *o, unsigned modes, struct conf_set *s, bool *online)
+void fw_report_done(struct fw_report *r)
+{
+	free(r->zone);
+	for (size_t i = 0; i < r->n; i++)
+		free(r->services[i]);
+	*r = (struct fw_report){ 0 };
+}
+
+/* Note the services of RES that op25b changed (layers != 0). */
+static int report_services(struct fw_report *rep, const char *where, const struct fw_result *res)
+{
+	if (!rep)
+		return 0;
+	rep->where = where;
+	if (res->zone && !rep->zone && !(rep->zone = strdup(res->zone)))
+		return -ENOMEM;
+	for (size_t i = 0; i < res->n_services && rep->n < ELEMENTSOF(rep->services); i++)
+		if (res->services[i].layers && !(rep->services[rep->n++] = strdup(res->services[i].name)))
+			return -ENOMEM;
+	return 0;
+}
+
+int fw_step_plan(const struct options *o, unsigned modes, struct conf_set *s, bool *online, struct fw_report *rep)
 {
 	struct fw_ctx c;
 	enum fw_where where;
@@ -12,22 +34,29 @@ int fw_step_plan(const struct options *o, unsigned modes, struct conf_set *s, bo
 	int r;
 
 	*online = false;
-	if (o->no_firewall)
+	if (o->no_firewall) {
+		if (rep)
+			rep->where = "skipped";
 		return 0;
+	}
 	fw_ctx_from_options(&c, o);
 	if ((r = fw_detect(&c, &where, &why)) < 0)
 		return r;
 	if (where == FW_ABSENT) {
+		if (rep)
+			rep->where = "absent";
 		log_info("firewall: %s; if another firewall filters this host, open the ports yourself",
 			 why ? why : "firewalld is not installed");
 		return 0;
 	}
 	if (where == FW_ONLINE) {
+		if (rep)
+			rep->where = "online";
 		*online = true;
 		return 0;
 	}
 	_cleanup_(fw_result_done) struct fw_result res = { 0 };
-	if ((r = fw_open(&c, modes, &res)) < 0)
+	if ((r = fw_open(&c, modes, &res)) < 0 || (r = report_services(rep, "offline", &res)) < 0)
 		return r;
 	if (!res.new_data)
 		return 0;
@@ -46,13 +75,13 @@ int fw_step_plan(const struct options *o, unsigned modes, struct conf_set *s, bo
 	return 0;
 }
 
-int fw_step_open(const struct options *o, unsigned modes, struct journal *j, struct tx *t)
+int fw_step_open(const struct options *o, unsigned modes, struct journal *j, struct tx *t, struct fw_report *rep)
 {
 	struct fw_ctx c;
 	_cleanup_(fw_result_done) struct fw_result res = { 0 };
 	fw_ctx_from_options(&c, o);
 	int r = fw_open(&c, modes, &res);
-	if (r < 0)
+	if (r < 0 || (r = report_services(rep, "online", &res)) < 0)
 		return r;
 	_cleanup_free_ struct tx_fw *v = calloc(res.n_services + 1, sizeof(*v));
 	if (!v)
@@ -62,11 +91,13 @@ int fw_step_open(const struct options *o, unsigned modes, struct journal *j, str
 	return journal_note_firewall(j, t, res.zone, v, res.n_services);
 }
 
-int fw_step_close(const struct options *o, const struct tx *t)
+int fw_step_close(const struct options *o, const struct tx *t, struct fw_report *rep)
 {
 	if (!t->n_fw)
 		return 0;
 	if (o->no_firewall) {
+		if (rep)
+			rep->where = "skipped";
 		/* The journal entry goes away with the revert: say what is left open. */
 		for (size_t i = 0; i < t->n_fw; i++)
 			log_info("firewall: not closing %s in zone %s (--no-firewall)", t->fw[i].name, t->fw_zone);
@@ -81,7 +112,7 @@ int fw_step_close(const struct options *o, const struct tx *t)
 		v[i] = (struct fw_service){ .name = t->fw[i].name, .layers = t->fw[i].layers };
 	fw_ctx_from_options(&c, o);
 	int r = fw_close(&c, t->fw_zone, v, t->n_fw, &res);
-	if (r < 0)
+	if (r < 0 || (r = report_services(rep, res.where == FW_OFFLINE ? "offline" : "online", &res)) < 0)
 		return r;
 	/* Opened online, but firewalld is not running now: fw_close() only computed the zone XML
 	 * without op25b's services; write it, or they come back at firewalld's next start. */

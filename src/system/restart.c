@@ -15,7 +15,7 @@ static bool changed_under(const struct conf_set *s, const char *dir)
 	return false;
 }
 
-int restart_changed(const struct options *o, const struct conf_set *s)
+int restart_changed(const struct options *o, const struct conf_set *s, struct restart_report *rep)
 {
 	bool postfix = changed_under(s, o->postfix_dir), dovecot = changed_under(s, o->dovecot_dir);
 	const char *why = NULL;
@@ -24,11 +24,17 @@ int restart_changed(const struct options *o, const struct conf_set *s)
 	if (!postfix && !dovecot)
 		return 0;
 	const char *what = postfix && dovecot ? "Postfix and Dovecot" : postfix ? "Postfix" : "Dovecot";
+	if (rep)
+		*rep = (struct restart_report){ 0 };
 	if (o->no_restart) {
+		if (rep)
+			rep->skipped = "--no-restart";
 		log_info("not restarting (--no-restart): restart %s to use the new configuration", what);
 		return 0;
 	}
 	if (units_offline(o->root, o->root_given, &why)) {
+		if (rep)
+			rep->skipped = why ? why : "offline";
 		log_info("restarts skipped (%s): restart %s to use the new configuration", why ? why : "offline", what);
 		return 0;
 	}
@@ -50,8 +56,13 @@ int restart_changed(const struct options *o, const struct conf_set *s)
 	struct unit_result res[4];
 	if ((r = units_restart(bus, units, o->timeout_sec, res)) < 0)
 		return r;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		log_info("restarted %s (%s/%s, %.1f s)", units[i], res[i].active_state, res[i].sub_state,
 			 (double)res[i].usec / 1e6);
+		if (rep) {
+			snprintf(rep->v[rep->n].unit, sizeof(rep->v[rep->n].unit), "%s", units[i]);
+			rep->v[rep->n++].action = "restarted";
+		}
+	}
 	return 0;
 }

@@ -4,6 +4,17 @@
 #include "conffile.h"
 #include "options.h"
 
+/* What restart_changed() did, for --json and the audit record. */
+struct restart_report {
+	size_t n;
+	struct {
+		char unit[64];
+		const char *action;      /* "restarted" (or "reloaded") */
+	} v[4];
+	const char *skipped;         /* files changed but nothing was restarted: why; NULL otherwise */
+};
+
 /* Restart Postfix when a file under the Postfix dir changed, Dovecot when one under the Dovecot dir
- * did. 0 when done or skipped; a negative errno when a unit did not come back (already reported). */
-int restart_changed(const struct options *o, const struct conf_set *s);
+ * did. 0 when done or skipped; a negative errno when a unit did not come back (already reported).
+ * REP (may be NULL) is filled with what was done. */
+int restart_changed(const struct options *o, const struct conf_set *s, struct restart_report *rep);

@@ -1,5 +1,4 @@
-/* Unit tests of smtp_reply.c (reply framing, EHLO/AUTH parsing) and of the JSON string writer
- * that prints what servers said. */
+/* Unit tests of smtp_reply.c (reply framing, EHLO/AUTH parsing). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,49 +446,6 @@ START_TEST(ehlo_not_250)
 }
 END_TEST
 
-static char *json(const char *s, size_t n)
-{
-	char *out = NULL, *copy = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&out, &size);
-	ck_assert_ptr_nonnull(f);
-	if (s) {
-		copy = malloc(n + 1);
-		ck_assert_ptr_nonnull(copy);
-		memcpy(copy, s, n);
-		copy[n] = '\0';
-	}
-	probe_json_string(f, copy);
-	ck_assert_int_eq(fclose(f), 0);
-	free(copy);
-	return out;
-}
-
-#define ck_json(in, want) do {                                  \
-	char *_j = json(in, sizeof(in) - 1);                    \
-	ck_assert_str_eq(_j, want);                             \
-	free(_j);                                               \
-} while (0)
-
-START_TEST(json_escape)
-{
-	char *j = json(NULL, 0);
-	ck_assert_str_eq(j, "null");
-	free(j);
-	ck_json("", "\"\"");
-	ck_json("plain", "\"plain\"");
-	ck_json("a\"b\\c", "\"a\\\"b\\\\c\"");
-	ck_json("l1\nl2\r\t", "\"l1\\nl2\\r\\t\"");
-	ck_json("\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"");
-	ck_json("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7\"");
-	ck_json("\xff", "\"\\ufffd\"");
-	ck_json("\xc0\xaf", "\"\\ufffd\\ufffd\"");          /* overlong '/' */
-	ck_json("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
-	ck_json("\xc3", "\"\\ufffd\"");                      /* truncated at the end */
-	ck_json("a\xe2\x82", "\"a\\ufffd\\ufffd\"");
-}
-END_TEST
-
 static Suite *suite(void)
 {
 	Suite *s = suite_create("smtp_reply");
@@ -523,9 +479,6 @@ static Suite *suite(void)
 	tcase_add_test(t, ehlo_not_250);
 	suite_add_tcase(s, t);
 
-	t = tcase_create("json");
-	tcase_add_test(t, json_escape);
-	suite_add_tcase(s, t);
 	return s;
 }
 
