@@ -7,41 +7,44 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include "rootfs.h"
+#include "rootfs.h"
 #include "util.h"
 
 static void bio_freep(BIO **b) { if (*b) BIO_free(*b); }
 static void x509_freep(X509 **x) { if (*x) X509_free(*x); }
 static void pkey_freep(EVP_PKEY **k) { if (*k) EVP_PKEY_free(*k); }
 
-/* Open a PEM file under the root: a regular file, and (under --root) one that does not resolve
- * outside it. */
-static int open_pem(const char *root, const char *path, const char *what, BIO **out)
+/* Read a PEM file beneath the root (a symlink resolves inside it, as after chroot): a regular
+ * file, never a FIFO or device that would block the read. The bytes are wiped when the BIO goes
+ * (*DATA is the caller's, freed after the BIO): the key is a secret. */
+static int open_pem(const char *root, const char *path, const char *what, char **data, size_t *len, BIO **out)
 {
-	_cleanup_free_ char *host = path_under_root(root, path);
-	if (!host)
-		return -ENOMEM;
-	struct stat st;
-	if (stat(host, &st) < 0) {
-		if (errno == ELOOP)
-			return log_err(-EINVAL, "%s %s: symlink loop", what, path);
-		return log_err(-EINVAL, "%s %s: %m", what, path);
-	}
-	if (S_ISDIR(st.st_mode))
+	int r = root_read_file(root, path, false, data, len, NULL);
+	if (r == -ELOOP)
+		return log_err(-EINVAL, "%s %s: symlink loop", what, path);
+	if (r == -EISDIR)
 		return log_err(-EINVAL, "%s %s: is a directory", what, path);
-	if (!S_ISREG(st.st_mode))
-		return log_err(-EINVAL, "%s %s: not a regular file", what, path);
-	if (!streq(root, "/")) {
-		char real[PATH_MAX], rr[PATH_MAX];
-		if (!realpath(host, real) || !realpath(root, rr))
-			return log_err(-EINVAL, "%s %s: %m", what, path);
-		size_t n = strlen(rr);
-		if (strncmp(real, rr, n) != 0 || real[n] != '/')
-			return log_err(-EINVAL, "%s %s: resolves to %s, outside --root", what, path, real);
-	}
-	*out = BIO_new_file(host, "r");
+	if (r < 0)
+		return log_err(-EINVAL, "%s %s: %s", what, path, file_strerror(r));
+	if (*len > INT_MAX)
+		return log_err(-EINVAL, "%s %s: too large", what, path);
+	*out = BIO_new_mem_buf(*data, (int)*len);
 	if (!*out)
-		return log_err(-EINVAL, "%s %s: cannot open: %m", what, path);
+		return log_err(-ENOMEM, "%s %s: out of memory", what, path);
 	return 0;
+}
+
+struct pem {
+	char *data;
+	size_t len;
+};
+
+static void pem_done(struct pem *p)
+{
+	if (p->data)
+		explicit_bzero(p->data, p->len);
+	free(p->data);
 }
 
 /* The expiry line both checks print; a warning in the last two weeks. */
@@ -65,19 +68,21 @@ bool cert_still_valid(const char *cert, time_t not_after)
 
 int cert_check(const char *root, const char *cert, const char *key, time_t *not_after)
 {
+	/* Declared before the BIOs that read them: freed after them. */
+	_cleanup_(pem_done) struct pem cp = { 0 }, kp = { 0 };
 	_cleanup_(bio_freep) BIO *cb = NULL, *kb = NULL;
 	_cleanup_(x509_freep) X509 *x = NULL;
 	_cleanup_(pkey_freep) EVP_PKEY *k = NULL;
 	int r;
 
-	if ((r = open_pem(root, cert, "certificate", &cb)) < 0)
+	if ((r = open_pem(root, cert, "certificate", &cp.data, &cp.len, &cb)) < 0)
 		return r;
 	x = PEM_read_bio_X509(cb, NULL, NULL, NULL);
 	if (!x) {
 		ERR_clear_error();
 		return log_err(-EINVAL, "certificate %s: not a PEM certificate", cert);
 	}
-	if ((r = open_pem(root, key, "key", &kb)) < 0)
+	if ((r = open_pem(root, key, "key", &kp.data, &kp.len, &kb)) < 0)
 		return r;
 	/* No passphrase callback: Postfix and Dovecot cannot use an encrypted key either. */
 	k = PEM_read_bio_PrivateKey(kb, NULL, NULL, (void *)"");

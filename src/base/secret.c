@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "rootfs.h"
 #include "util.h"
 
 void secret_wipe(struct secret *s)
@@ -73,14 +74,14 @@ static int read_secret(int fd, const char *what, struct secret *s)
 int secret_from_file(const char *root, const char *file, struct secret *s)
 {
 	*s = (struct secret){ 0 };
-	_cleanup_free_ char *host = path_under_root(root, file);
-	if (!host)
-		return -ENOMEM;
-	_cleanup_close_ int fd = open(host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* Beneath the root; the file itself, not a symlink to it; a FIFO does not block the open. */
+	_cleanup_close_ int fd = root_open(root, file, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0);
 	if (fd < 0) {
-		if (errno == ELOOP)
+		if (fd == -ELOOP)
 			return log_err(-EINVAL, "--relay-password-file=%s: is a symlink; give the file itself", file);
-		return log_err(-EINVAL, "--relay-password-file=%s: %m", file);
+		if (fd == -ENXIO)
+			return log_err(-EINVAL, "--relay-password-file=%s: not a regular file", file);
+		return log_err(-EINVAL, "--relay-password-file=%s: %s", file, strerror(-fd));
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0)

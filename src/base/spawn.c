@@ -3,6 +3,9 @@
 #include "spawn.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <time.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -11,6 +14,8 @@
 
 #define OUTPUT_MAX (64 * 1024)
 
+static int wait_until(struct spawn *p, char **output, long long deadline);
+
 int first_line_len(const char *text)
 {
 	return text ? (int)strcspn(text, "\n") : 0;
@@ -18,7 +23,7 @@ int first_line_len(const char *text)
 
 /* Start ARGV[0] with stdin from IN_FD (-1: /dev/null) and stdout+stderr into a pipe. Failures
  * are printed unless QUIET. */
-static int start(char *const argv[], int in_fd, struct spawn *p, bool quiet)
+static int start(char *const argv[], int in_fd, int dir_fd, struct spawn *p, bool quiet)
 {
 	int out[2] = { -1, -1 }, r;
 	posix_spawn_file_actions_t fa;
@@ -36,6 +41,8 @@ static int start(char *const argv[], int in_fd, struct spawn *p, bool quiet)
 		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+	if (dir_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, dir_fd, SPAWN_DIR_FD);
 	r = posix_spawnp(&p->pid, argv[0], &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
@@ -51,22 +58,72 @@ static int start(char *const argv[], int in_fd, struct spawn *p, bool quiet)
 	return 0;
 }
 
-int spawn_start(char *const argv[], struct spawn *p)
+int spawn_wait(struct spawn *p, char **output)
 {
-	return start(argv, -1, p, true);
+	return wait_until(p, output, 0);
 }
 
-int spawn_wait(struct spawn *p, char **output)
+int spawn_run_timeout(char *const argv[], int dir_fd, unsigned timeout_sec, char **output)
+{
+	struct spawn p;
+	struct timespec ts;
+	_cleanup_close_ int moved = dir_fd == SPAWN_DIR_FD ? fcntl(dir_fd, F_DUPFD_CLOEXEC, SPAWN_DIR_FD + 1) : -1;
+	if (dir_fd == SPAWN_DIR_FD) {
+		if (moved < 0)
+			return log_err(-errno, "fcntl: %m");
+		dir_fd = moved;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long deadline = ((long long)ts.tv_sec + timeout_sec) * 1000 + ts.tv_nsec / 1000000;
+	int r = start(argv, -1, dir_fd, &p, false);
+	if (r < 0)
+		return r;
+	r = wait_until(&p, output, deadline);
+	if (r == -ETIMEDOUT)
+		return log_err(r, "%s: no answer within %u s (--timeout); stopped it", argv[0], timeout_sec);
+	return r;
+}
+
+int spawn_start(char *const argv[], struct spawn *p)
+{
+	return start(argv, -1, -1, p, true);
+}
+
+/* Milliseconds left until DEADLINE (CLOCK_MONOTONIC, ms); -1: no deadline. */
+static int left_ms(long long deadline)
+{
+	if (deadline <= 0)
+		return -1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return now >= deadline ? 0 : (int)(deadline - now > INT_MAX ? INT_MAX : deadline - now);
+}
+
+/* Wait for P's output to end; past DEADLINE the child is killed: -ETIMEDOUT. */
+static int wait_until(struct spawn *p, char **output, long long deadline)
 {
 	if (output)
 		*output = NULL;
 	if (p->pid <= 0)
 		return -ECHILD;
 	size_t len = 0;
+	bool timed_out = false;
 	_cleanup_free_ char *buf = malloc(OUTPUT_MAX + 1);
 	for (;;) {
 		if (!buf)
 			break; /* still drained and reaped below */
+		struct pollfd pfd = { .fd = p->out, .events = POLLIN };
+		int pr = poll(&pfd, 1, left_ms(deadline));
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr == 0) {
+			/* A child that reads a FIFO (or waits on anything) does not hold op25b past
+			 * --timeout. */
+			kill(p->pid, SIGKILL);
+			timed_out = true;
+			break;
+		}
 		ssize_t k = read(p->out, buf + len, OUTPUT_MAX - len);
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -77,7 +134,7 @@ int spawn_wait(struct spawn *p, char **output)
 			break; /* keep what fits */
 	}
 	char sink[4096];
-	while (read(p->out, sink, sizeof(sink)) > 0) /* drain the rest */
+	while (!timed_out && read(p->out, sink, sizeof(sink)) > 0) /* drain the rest */
 		;
 	close(p->out);
 	p->out = -1;
@@ -88,6 +145,8 @@ int spawn_wait(struct spawn *p, char **output)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return log_err(-errno, "waitpid %s: %m", p->name);
+	if (timed_out)
+		return -ETIMEDOUT;
 	if (!buf)
 		return -ENOMEM;
 	buf[len] = '\0';
@@ -108,6 +167,18 @@ void spawn_abandon(struct spawn *p)
 
 int spawn_run(char *const argv[], const char *input, size_t input_len, char **output)
 {
+	return spawn_run_in(argv, -1, input, input_len, output);
+}
+
+int spawn_run_in(char *const argv[], int dir_fd, const char *input, size_t input_len, char **output)
+{
+	/* dup2(3, 3) would keep its close-on-exec flag: hand over a copy at another number. */
+	_cleanup_close_ int moved = dir_fd == SPAWN_DIR_FD ? fcntl(dir_fd, F_DUPFD_CLOEXEC, SPAWN_DIR_FD + 1) : -1;
+	if (dir_fd == SPAWN_DIR_FD) {
+		if (moved < 0)
+			return log_err(-errno, "fcntl: %m");
+		dir_fd = moved;
+	}
 	struct spawn p;
 	int in[2] = { -1, -1 }, r;
 
@@ -117,7 +188,7 @@ int spawn_run(char *const argv[], const char *input, size_t input_len, char **ou
 		r = -errno;
 		return log_err(r, "pipe: %s", strerror(-r));
 	}
-	r = start(argv, in[0], &p, false);
+	r = start(argv, in[0], dir_fd, &p, false);
 	if (input)
 		close(in[0]);
 	if (r < 0) {

@@ -9,6 +9,18 @@
  * errno when the program could not be run (-ENOENT, silently, when it is not installed). */
 int spawn_run(char *const argv[], const char *input, size_t input_len, char **output);
 
+/* spawn_run() with the directory DIR_FD handed to the child as its fd SPAWN_DIR_FD: an argument
+ * "/proc/self/fd/3/NAME" then names NAME in exactly that directory, however the path to it may
+ * have been swapped since it was resolved beneath the root (postmap's map and its .db). */
+#define SPAWN_DIR_FD 3
+int spawn_run_in(char *const argv[], int dir_fd, const char *input, size_t input_len, char **output);
+
+/* spawn_run_in() without input, and the child killed after TIMEOUT_SEC seconds: -ETIMEDOUT
+ * (printed). For tools that read files op25b did not check (postconf, doveconf: a FIFO would
+ * block them). DIR_FD -1: none. */
+int spawn_run_timeout(char *const argv[], int dir_fd, unsigned timeout_sec, char **output);
+
+
 /* A child started by spawn_start(), running while op25b goes on. */
 struct spawn {
 	pid_t pid;                  /* <= 0: none (a zeroed struct has none) */

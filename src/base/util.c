@@ -1,5 +1,6 @@
 /* Messages, paths, whole-file reads and durable writes. */
 #include "util.h"
+#include "rootfs.h"
 
 #include <fcntl.h>
 #include <libgen.h>
@@ -76,50 +77,15 @@ char *path_under_root(const char *root, const char *path)
 
 int read_file(const char *path, bool nofollow, char **data, size_t *len)
 {
-	/* O_NONBLOCK: a FIFO in a config directory must not hang us (it is refused below). */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+	/* O_NONBLOCK: a FIFO must not hang us (it is refused below). */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
-		return -errno;
+		return errno == ENXIO ? -ENOTREGULAR : -errno;
 	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st.st_mode))
-		return -EBADF;
-	size_t cap = (size_t)st.st_size + 1, n = 0;
-	_cleanup_free_ char *buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (n + 1 >= cap) {
-			/* Not realloc: the old buffer may hold a secret (the password map) and must be
-			 * wiped, not handed back to the allocator as it is. */
-			char *nb = malloc(cap * 2);
-			if (!nb) {
-				explicit_bzero(buf, n);
-				return -ENOMEM;
-			}
-			memcpy(nb, buf, n);
-			explicit_bzero(buf, n);
-			free(buf);
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t k = read(fd, buf + n, cap - n - 1);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
-	*data = TAKE_PTR(buf);
-	*len = n;
-	return 0;
+	int r = fd_verify_regular(fd, &st);
+	if (r < 0)
+		return r;
+	return read_fd_all(fd, (size_t)st.st_size, data, len);
 }
 
 void sha256_hex(const void *data, size_t len, char out[65])

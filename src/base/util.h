@@ -48,11 +48,13 @@ void log_debug(const char *fmt, ...) _printf_(1, 2);
  * callers return -ENOMEM. */
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 
-/* Join ROOT and an absolute PATH ("/" root gives PATH unchanged). */
+/* Join ROOT and an absolute PATH ("/" root gives PATH unchanged): for messages only. Files under
+ * the root are opened with rootfs.h, never through this string. */
 char *path_under_root(const char *root, const char *path);
 
-/* Read a whole regular file (no symlink following on the last component when nofollow).
- * Sets *data (NUL-terminated, may contain NULs) and *len. -ENOENT when missing. */
+/* Read a whole regular file of THIS system (no symlink following on the last component when
+ * nofollow); under the root use root_read_file(). Sets *data (NUL-terminated, may contain NULs)
+ * and *len. -ENOENT when missing, -ENOTREGULAR (rootfs.h) for a FIFO, socket or device. */
 int read_file(const char *path, bool nofollow, char **data, size_t *len);
 
 /* Lowercase hex SHA-256 of a buffer into out[65]. */

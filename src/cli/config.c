@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "aug.h"
+#include "rootfs.h"
 #include "util.h"
 
 #define CONFIG_MAX_SIZE (64u * 1024u)
@@ -208,6 +209,9 @@ static int check_value(const struct ctx *c, enum key_id id, const char *v, unsig
 			return bad(c, line, "%s = %s: must be an absolute path", name, v);
 		if (!is_config_token(v))
 			return bad(c, line, "%s: the path must not contain blanks, control characters or '#'", name);
+		if (!path_is_clean(v))
+			return bad(c, line, "%s = %s: a path must not contain '.' or '..' components, '//' or a trailing '/'",
+				   name, v);
 		return 0;
 	case K_DOMAIN:
 		if (!is_dns_name(v))

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "rootfs.h"
 #include "util.h"
 
 static const char *const mode_names[] = { "smtps", "submission" };
@@ -135,6 +136,10 @@ static int check_path(const char *opt, const char *v)
 		return log_err(EXIT_USAGE, "--%s=%s: must be an absolute path", opt, v);
 	if (!is_config_token(v))
 		return log_err(EXIT_USAGE, "--%s: the path must not contain whitespace, control characters or '#'", opt);
+	/* Resolved beneath --root (rootfs.h), where ".." could only mislead: refused, with "." and "//". */
+	if (!path_is_clean(v))
+		return log_err(EXIT_USAGE, "--%s=%s: a path must not contain '.' or '..' components, '//' or a "
+					   "trailing '/'", opt, v);
 	return 0;
 }
 
@@ -216,6 +221,9 @@ static int finish(struct options *o)
 	if (o->domain && (r = check_domain(o->domain)))
 		return r;
 	if (o->cert && ((r = check_path("cert", o->cert)) || (r = check_path("key", o->key))))
+		return r;
+	if ((o->relay_password_file && (r = check_path("relay-password-file", o->relay_password_file))) ||
+	    (o->password_map && (r = check_path("password-map", o->password_map))))
 		return r;
 	if (tls_given && !apply)
 		return log_err(EXIT_USAGE, "%s: --domain/--cert/--key are options of apply", o->verb);

@@ -50,7 +50,7 @@ static int apply(const struct options *o, struct report *rep)
 {
 	_cleanup_(tls_paths_free) struct tls_paths tls = { 0 };
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
-	_cleanup_(conf_set_done) struct conf_set s = { .root = o->root, .postfix_dir = o->postfix_dir };
+	_cleanup_(conf_set_done) struct conf_set s = { .root = o->root, .postfix_dir = o->postfix_dir, .state_dir = o->state_dir };
 	_cleanup_(fw_report_done) struct fw_report fw = { 0 };
 	struct restart_report units = { 0 };
 	struct tx *t = NULL;

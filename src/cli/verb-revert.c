@@ -11,6 +11,7 @@
 #include "report.h"
 #include "restart.h"
 #include "txn.h"
+#include "rootfs.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -80,6 +81,29 @@ static int undo_edits(struct conf_set *s, struct conf_file *f, const struct tx_f
 	return set_content(f, text, strlen(text));
 }
 
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* The journal names only files in the directories op25b manages: Postfix's and Dovecot's, the
+ * firewalld zones, and the password map (a table source holding a secret, wherever --password-map
+ * put it); never the state dir. Anything else is a journal that is not op25b's to trust. */
+static int check_managed(const struct options *o, const struct tx *t, const struct tx_file *x)
+{
+	bool ok = (under(x->path, o->postfix_dir) || under(x->path, o->dovecot_dir) ||
+		   under(x->path, "/etc/firewalld/zones") || (x->postmap_type && x->secret)) &&
+		  !under(x->path, o->state_dir);
+	if (ok)
+		return 0;
+	return log_err(-EINVAL, "%s/meta: %s: not in a directory op25b manages (--postfix-dir=%s, --dovecot-dir=%s, "
+				"/etc/firewalld/zones); refusing to revert anything", t->dir, x->path, o->postfix_dir,
+		       o->dovecot_dir);
+}
+
 static int revert_file(struct conf_set *s, const struct journal *j, const struct tx *t, size_t i, unsigned *seq)
 {
 	const struct tx_file *x = &t->files[i];
@@ -126,18 +150,21 @@ static int revert_file(struct conf_set *s, const struct journal *j, const struct
 
 /* A run killed between creating its temporary file and renaming it over a file (atomic.c) leaves
  * ".NAME.op25b-XXXXXX" beside it, which may hold the password: revert removes those of its files. */
-static void remove_stale_temps(const struct conf_file *f)
+static void remove_stale_temps(const struct conf_set *s, const struct conf_file *f)
 {
-	_cleanup_free_ char *dir = strdup(f->host_path);
+	_cleanup_free_ char *name = NULL, *dir = strdup(f->path);
 	char *slash = dir ? strrchr(dir, '/') : NULL;
 	if (!slash)
 		return;
 	*slash = '\0';
-	_cleanup_free_ char *prefix = strdup_printf(".%s.op25b-", slash + 1);
-	DIR *d = opendir(*dir ? dir : "/");
+	int dfd = root_open_parent(s->root, f->path, false, 0, &name);
+	_cleanup_free_ char *prefix = name ? strdup_printf(".%s.op25b-", name) : NULL;
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (!prefix || !d) {
 		if (d)
 			closedir(d);
+		else if (dfd >= 0)
+			close(dfd);
 		return;
 	}
 	size_t n = strlen(prefix);
@@ -169,7 +196,7 @@ static void finalize(struct conf_set *s)
 static int revert(const struct options *o, struct report *rep)
 {
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
-	_cleanup_(conf_set_done) struct conf_set s = { .root = o->root, .postfix_dir = o->postfix_dir };
+	_cleanup_(conf_set_done) struct conf_set s = { .root = o->root, .postfix_dir = o->postfix_dir, .state_dir = o->state_dir };
 	_cleanup_(fw_report_done) struct fw_report fw = { 0 };
 	struct restart_report units = { 0 };
 	unsigned modes = o->modes ? o->modes : MODE_ALL, seq = 0, done = 0;
@@ -183,7 +210,7 @@ static int revert(const struct options *o, struct report *rep)
 		if (!(t->mode & modes) && !t->pending)
 			continue;
 		for (size_t i = 0; i < t->n; i++)
-			if ((r = revert_file(&s, &j, t, i, &seq)) < 0)
+			if ((r = check_managed(o, t, &t->files[i])) < 0 || (r = revert_file(&s, &j, t, i, &seq)) < 0)
 				return r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
 		done |= t->mode;
 	}
@@ -209,7 +236,7 @@ static int revert(const struct options *o, struct report *rep)
 	}
 	for (size_t i = 0; i < s.n; i++) {
 		struct conf_file *f = s.files[i];
-		remove_stale_temps(f);
+		remove_stale_temps(&s, f);
 		/* A table source op25b created is gone (maybe by an interrupted revert that did not get
 		 * to its compiled table): the table goes too. */
 		if (f->postmap_type && !f->existed && !f->new && (r = postmap_remove(s.root, f->postmap_type, f->path)) < 0)

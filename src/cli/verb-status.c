@@ -3,6 +3,7 @@
 #include "firewall.h"
 #include "journal.h"
 #include "report.h"
+#include "rootfs.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -10,10 +11,10 @@ enum file_state { FILE_AS_WRITTEN, FILE_CHANGED, FILE_MISSING };
 
 static enum file_state state_of(const char *root, const struct tx_file *x)
 {
-	_cleanup_free_ char *host = path_under_root(root, x->path), *data = NULL;
+	_cleanup_free_ char *data = NULL;
 	size_t len;
 	char h[65];
-	if (!host || read_file(host, false, &data, &len) < 0)
+	if (root_read_file(root, x->path, false, &data, &len, NULL) < 0)
 		return FILE_MISSING;
 	sha256_hex(data, len, h);
 	if (x->secret)

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "rootfs.h"
 #include "util.h"
 
 #if OPENSSL_VERSION_NUMBER < 0x30000000L
@@ -327,16 +328,23 @@ int tlsconn_peer_cert(const struct tlsconn *c, char sha256[65], char **subject)
 	return r;
 }
 
-int tls_cert_file_sha256(const char *path, char sha256[65], char **subject)
+int tls_cert_file_sha256(const char *root, const char *path, char sha256[65], char **subject)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	/* Beneath the root, and never blocking (a FIFO is refused: rootfs.h). */
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	int r = root_read_file(root, path, false, &data, &len, NULL);
+	if (r < 0)
+		return r;
+	BIO *b = len <= INT_MAX ? BIO_new_mem_buf(data, (int)len) : NULL;
+	if (!b)
+		return -ENOMEM;
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
 	ERR_clear_error();
 	if (!x)
 		return -EBADMSG;
-	int r = x509_sha256(x, sha256, subject);
+	r = x509_sha256(x, sha256, subject);
 	X509_free(x);
 	return r;
 }

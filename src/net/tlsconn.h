@@ -84,4 +84,4 @@ void tlsconn_close(struct tlsconn *c);
 
 /* The first certificate of the PEM file PATH (a leaf before its chain, as in fullchain.pem):
  * SHA-256 of its DER form, and its subject. -errno, or -EBADMSG for a file with no certificate. */
-int tls_cert_file_sha256(const char *path, char sha256[65], char **subject);
+int tls_cert_file_sha256(const char *root, const char *path, char sha256[65], char **subject);

@@ -1,7 +1,10 @@
 /* verify: what was applied (the journal) and what the configuration says now (Postfix's and
  * Dovecot's own parsers, so "$name" references and defaults are resolved as the servers do). */
+#include <fcntl.h>
+
 #include "journal.h"
 #include "spawn.h"
+#include "rootfs.h"
 #include "util.h"
 #include "verify.h"
 
@@ -28,14 +31,16 @@ static int dup_value(const char *v, char **out)
 	return (*out = strdup(v)) ? 0 : -ENOMEM;
 }
 
+#define PROC_DIR "/proc/self/fd/3" /* SPAWN_DIR_FD, as the child sees it */
+
 /* postconf -c DIR -h KEYS...: one output line per key, in order. */
-static int read_main_cf(const char *dir, struct verify_config *vc)
+static int read_main_cf(int dfd, const char *dir, unsigned timeout, struct verify_config *vc)
 {
-	char *argv[] = { "postconf", "-c", (char *)dir, "-h", "smtpd_tls_cert_file", "relayhost",
+	char *argv[] = { "postconf", "-c", PROC_DIR, "-h", "smtpd_tls_cert_file", "relayhost",
 			 "smtp_sasl_mechanism_filter", "smtp_tls_security_level", "maillog_file", NULL };
 	char **slots[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog };
 	_cleanup_free_ char *out = NULL;
-	int r = spawn_run(argv, NULL, 0, &out);
+	int r = spawn_run_timeout(argv, dfd, timeout, &out);
 	if (r != 0)
 		return log_err(r < 0 ? r : -EIO, "postconf -c %s failed: %.*s", dir, first_line_len(out), out ? out : "");
 	char *cur = out;
@@ -70,13 +75,13 @@ static bool service_is(const char *line, const char *const *names)
 	return false;
 }
 
-static int read_master_cf(const char *dir, struct verify_config *vc)
+static int read_master_cf(int dfd, const char *dir, unsigned timeout, struct verify_config *vc)
 {
 	static const char *const s465[] = { "smtps", "submissions", "ssmtp", "465", NULL };
 	static const char *const s587[] = { "submission", "587", NULL };
-	char *argv[] = { "postconf", "-c", (char *)dir, "-M", NULL };
+	char *argv[] = { "postconf", "-c", PROC_DIR, "-M", NULL };
 	_cleanup_free_ char *out = NULL;
-	int r = spawn_run(argv, NULL, 0, &out);
+	int r = spawn_run_timeout(argv, dfd, timeout, &out);
 	if (r != 0)
 		return log_err(r < 0 ? r : -EIO, "postconf -c %s -M failed: %.*s", dir, first_line_len(out), out ? out : "");
 	char *cur = out;
@@ -88,12 +93,12 @@ static int read_master_cf(const char *dir, struct verify_config *vc)
 }
 
 /* doveconf -h NAME; NULL when Dovecot does not know it (2.3 vs 2.4 names). */
-static int doveconf(const char *conf, const char *name, char **out)
+static int doveconf(int dfd, unsigned timeout, const char *name, char **out)
 {
-	char *argv[] = { "doveconf", "-c", (char *)conf, "-h", (char *)name, NULL };
+	char *argv[] = { "doveconf", "-c", PROC_DIR "/dovecot.conf", "-h", (char *)name, NULL };
 	_cleanup_free_ char *res = NULL;
 	*out = NULL;
-	int r = spawn_run(argv, NULL, 0, &res);
+	int r = spawn_run_timeout(argv, dfd, timeout, &res);
 	if (r < 0 || !res)
 		return r < 0 ? r : -ENOMEM;
 	if (r != 0) {
@@ -105,16 +110,16 @@ static int doveconf(const char *conf, const char *name, char **out)
 	return dup_value(l, out);
 }
 
-static int read_dovecot(const char *conf, struct verify_config *vc)
+static int read_dovecot(int dfd, unsigned timeout, struct verify_config *vc)
 {
 	_cleanup_free_ char *cert = NULL, *protocols = NULL;
 	int r;
-	if (access(conf, F_OK) < 0)
+	if (faccessat(dfd, "dovecot.conf", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
-	if ((r = doveconf(conf, "ssl_cert", &cert)) < 0 ||
-	    (!cert && (r = doveconf(conf, "ssl_server_cert_file", &cert)) < 0))
+	if ((r = doveconf(dfd, timeout, "ssl_cert", &cert)) < 0 ||
+	    (!cert && (r = doveconf(dfd, timeout, "ssl_server_cert_file", &cert)) < 0))
 		return r == -ENOENT ? 0 : r;
-	if ((r = doveconf(conf, "protocols", &protocols)) < 0)
+	if ((r = doveconf(dfd, timeout, "protocols", &protocols)) < 0)
 		return r;
 	vc->dovecot = true;
 	if (cert && (r = dup_value(cert[0] == '<' ? cert + 1 : cert, &vc->dovecot_cert)) < 0)
@@ -141,15 +146,24 @@ int verify_read_config(const struct options *o, struct verify_config *vc)
 	}
 	journal_close(&j); /* the lock is not held while the network is asked */
 
+	/* postconf and doveconf get the directories as resolved beneath the root (their fd 3), and
+	 * are stopped after --timeout (a FIFO among the files they read would block them). */
 	_cleanup_free_ char *pdir = path_under_root(o->root, o->postfix_dir);
-	_cleanup_free_ char *dconf = strdup_printf("%s/dovecot.conf", o->dovecot_dir);
-	_cleanup_free_ char *dhost = dconf ? path_under_root(o->root, dconf) : NULL;
+	_cleanup_free_ char *dhost = path_under_root(o->root, o->dovecot_dir);
 	if (!pdir || !dhost)
 		return log_err(EXIT_FAIL, "out of memory");
-	if (vc->modes && ((r = read_main_cf(pdir, vc)) < 0 || (r = read_master_cf(pdir, vc)) < 0))
-		return EXIT_FAIL;
-	if ((vc->modes & MODE_SMTPS) && (r = read_dovecot(dhost, vc)) < 0)
-		return log_err(EXIT_FAIL, "%s: cannot ask doveconf: %s", dhost, strerror(-r));
+	if (vc->modes) {
+		_cleanup_close_ int pfd = root_open(o->root, o->postfix_dir, O_RDONLY | O_DIRECTORY, 0);
+		if (pfd < 0)
+			return log_err(EXIT_FAIL, "%s: %s", pdir, strerror(-pfd));
+		if ((r = read_main_cf(pfd, pdir, o->timeout_sec, vc)) < 0 || (r = read_master_cf(pfd, pdir, o->timeout_sec, vc)) < 0)
+			return EXIT_FAIL;
+	}
+	if (vc->modes & MODE_SMTPS) {
+		_cleanup_close_ int dfd = root_open(o->root, o->dovecot_dir, O_RDONLY | O_DIRECTORY, 0);
+		if (dfd >= 0 && (r = read_dovecot(dfd, o->timeout_sec, vc)) < 0)
+			return log_err(EXIT_FAIL, "%s/dovecot.conf: cannot ask doveconf: %s", dhost, strerror(-r));
+	}
 	return 0;
 }
 

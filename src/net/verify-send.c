@@ -8,6 +8,7 @@
 
 #include "secret.h"
 #include "tlsconn.h"
+#include "rootfs.h"
 #include "util.h"
 #include "verify.h"
 
@@ -152,15 +153,14 @@ static int submit(const struct options *o, const char *host, unsigned port, cons
 }
 
 /* The last line of the log tail (at most LOG_TAIL_MAX bytes) that tells QID's fate, or NULL. */
-static char *status_line(const char *path, const char *qid, int *err)
+static char *status_line(const char *root, const char *path, const char *qid, int *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Beneath the root; a FIFO (or device) as maillog_file is refused, never read: it would block. */
+	_cleanup_close_ int fd = root_open(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
 	struct stat st;
-	*err = 0;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		*err = -errno;
+	*err = fd == -ENXIO ? -ENOTREGULAR : fd < 0 ? fd : fd_verify_regular(fd, &st);
+	if (*err < 0)
 		return NULL;
-	}
 	off_t start = st.st_size > (off_t)LOG_TAIL_MAX ? st.st_size - (off_t)LOG_TAIL_MAX : 0;
 	size_t want = (size_t)(st.st_size - start);
 	_cleanup_free_ char *buf = malloc(want + 1);
@@ -213,18 +213,19 @@ void verify_send_test(const struct options *o, const char *host, const struct ve
 			   o->send_test, port, why ? why : "");
 		return;
 	}
-	_cleanup_free_ char *log = path_under_root(o->root, vc->maillog), *line = NULL;
+	const char *log = vc->maillog;
+	_cleanup_free_ char *line = NULL;
 	unsigned wait = o->timeout_sec < LOG_WAIT_MAX ? o->timeout_sec : LOG_WAIT_MAX;
 	time_t until = time(NULL) + wait;
 	int err = 0;
-	while (log && !(line = status_line(log, qid, &err)) && err == 0 && time(NULL) < until)
+	while (log && !(line = status_line(o->root, log, qid, &err)) && err == 0 && time(NULL) < until)
 		nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
 
 	struct check *c;
 	if (!log || err) {
 		checks_add(out, CHECK_OK, "send-test", "send-test to %s queued as %s on %u; %s not readable (%s): look for "
 			   "%s in the mail log (journalctl)", o->send_test, qid, port, vc->maillog,
-			   strerror(err ? -err : ENOMEM), qid);
+			   file_strerror(err ? err : -ENOMEM), qid);
 	} else if (!line) {
 		checks_add(out, CHECK_FAIL, "send-test", "send-test to %s queued as %s on %u; no delivery status in %s "
 			   "within %u s", o->send_test, qid, port, vc->maillog, wait);

@@ -8,6 +8,7 @@
 #include "hostport.h"
 #include "probe.h"
 #include "tlsconn.h"
+#include "rootfs.h"
 #include "util.h"
 
 /* The recipient of the open-relay check: a reserved domain (RFC 2606) nobody can receive for. */
@@ -63,16 +64,14 @@ void checks_free(struct checks *c)
 char *verify_cert_words(const char *root, const char *cert, const char *served, const char *served_subject, bool *ok)
 {
 	char want[65];
-	_cleanup_free_ char *host = cert ? path_under_root(root, cert) : NULL, *subject = NULL;
+	_cleanup_free_ char *subject = NULL;
 	*ok = false;
 	if (!cert)
 		return strdup_printf("serves %s, and no certificate file is configured", served_subject);
-	if (!host)
-		return NULL;
-	int r = tls_cert_file_sha256(host, want, &subject);
+	int r = tls_cert_file_sha256(root, cert, want, &subject);
 	if (r < 0)
 		return strdup_printf("serves %s; the configured %s cannot be read: %s", served_subject, cert,
-				     r == -EBADMSG ? "no PEM certificate in it" : strerror(-r));
+				     r == -EBADMSG ? "no PEM certificate in it" : file_strerror(r));
 	if (!streq(want, served))
 		return strdup_printf("serves %s (sha256 %.16s...), not the configured %s (%s, sha256 %.16s...): "
 				     "restart the server to load it", served_subject, served, cert, subject, want);

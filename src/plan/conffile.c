@@ -2,9 +2,9 @@
 #include "conffile.h"
 
 #include <fcntl.h>
-#include <limits.h>
 
 #include "aug.h"
+#include "rootfs.h"
 #include "util.h"
 
 int conf_set_augeas(struct conf_set *s)
@@ -60,23 +60,6 @@ struct conf_file *conf_find(struct conf_set *s, const char *path)
 	return NULL;
 }
 
-/* A config file reached through a symlink must still be inside the root: --root is a promise to
- * touch nothing outside it. */
-static int check_inside_root(const char *root, const char *host_path, const char *shown)
-{
-	char real[PATH_MAX], rootreal[PATH_MAX];
-	if (streq(root, "/"))
-		return 0;
-	if (!realpath(host_path, real))
-		return errno == ENOENT ? 0 : log_err(-errno, "%s: %m", shown);
-	if (!realpath(root, rootreal))
-		return log_err(-errno, "--root=%s: %m", root);
-	size_t n = strlen(rootreal);
-	if (strncmp(real, rootreal, n) != 0 || (real[n] != '/' && real[n] != '\0'))
-		return log_err(-EXDEV, "%s: resolves to %s, outside --root=%s", shown, real, root);
-	return 0;
-}
-
 static int conf_new(struct conf_set *s, const char *path, struct conf_file **out)
 {
 	struct conf_file *f = calloc(1, sizeof(*f));
@@ -102,24 +85,23 @@ static int conf_new(struct conf_set *s, const char *path, struct conf_file **out
 
 static int conf_read(struct conf_set *s, struct conf_file *f, bool must_exist)
 {
-	int r = check_inside_root(s->root, f->host_path, f->path);
-	if (r < 0)
-		return r;
-	/* A FIFO or a device would block the read (or never end): only regular files are config. */
-	struct stat pre;
-	if (stat(f->host_path, &pre) == 0 && !S_ISREG(pre.st_mode) && !S_ISDIR(pre.st_mode))
-		return log_err(-EINVAL, "%s: not a regular file", f->host_path);
-	r = read_file(f->host_path, false, &f->old, &f->old_len);
+	/* Beneath the root, symlinks resolved inside it; a FIFO or device is refused, never read
+	 * (it would block, or never end). */
+	int r = root_read_file(s->root, f->path, false, &f->old, &f->old_len, &f->st);
 	if (r == -ENOENT && !must_exist) {
+		/* Found now, not after the first write: a directory on the way that cannot be made. */
+		_cleanup_free_ char *blocker = NULL;
+		if ((r = root_check_creatable(s->root, f->path, &blocker)) < 0)
+			return log_err(r == -ENOMEM ? r : -EINVAL, "%s: cannot be created: %s%s", f->host_path,
+				       blocker ? blocker : "", r == -ENOENT ? " is a symlink to nothing inside the root" :
+				       r == -ENOTDIR ? " is not a directory" : strerror(-r));
 		f->old = strdup("");
 		return f->old ? 0 : -ENOMEM;
 	}
 	if (r < 0)
-		return log_err(r, "%s: %s", f->host_path, strerror(-r));
+		return log_err(r, "%s: %s", f->host_path, file_strerror(r));
 	if (memchr(f->old, '\0', f->old_len))
 		return log_err(-EBADMSG, "%s: contains NUL bytes, not a configuration file", f->host_path);
-	if (stat(f->host_path, &f->st) < 0)
-		return log_err(-errno, "%s: %m", f->host_path);
 	f->existed = true;
 	return 0;
 }

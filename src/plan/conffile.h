@@ -14,7 +14,8 @@ struct edit {
 
 struct conf_file {
 	char *path;                   /* on the target system: /etc/postfix/main.cf */
-	char *host_path;              /* the same file here: ROOT/etc/postfix/main.cf */
+	char *host_path;              /* the same file here, for messages only: ROOT/etc/postfix/main.cf
+	                               * (files are reached beneath the root: rootfs.h) */
 	const char *lens;             /* NULL for a file op25b writes whole (password map) */
 	char tree[48];                /* "/op25b/tree/N" */
 	bool existed;
@@ -38,6 +39,7 @@ struct conf_set {
 	augeas *aug;                  /* NULL until a file is parsed: conf_set_augeas() */
 	const char *root;
 	const char *postfix_dir;      /* for postmap: its main.cf */
+	const char *state_dir;        /* where writes stage (atomic.h); NULL: beside each file */
 	char *postfix_defaults;       /* postconf -d's answer for postfix_param's keys, read once */
 	struct spawn postfix_defaults_job; /* that postconf, started early by postfix_defaults_prefetch() */
 	struct conf_file **files;

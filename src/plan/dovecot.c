@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "aug.h"
+#include "rootfs.h"
 #include "util.h"
 
 /* Facts read from dovecot.conf's lines without parsing it (2.4's syntax defeats the lens):
@@ -32,14 +33,12 @@ static void scan_main(const char *text, struct dovecot_facts *f)
 /* 1 when PATH is a regular file, 0 when it does not exist; anything else there is an error. */
 static int regular_file(const char *root, const char *path)
 {
-	_cleanup_free_ char *h = path_under_root(root, path);
 	struct stat st;
-	if (!h)
-		return -ENOMEM;
-	if (stat(h, &st) < 0)
-		return errno == ENOENT ? 0 : log_err(-errno, "%s: %m", h);
+	int r = root_stat(root, path, false, &st);
+	if (r < 0)
+		return r == -ENOENT ? 0 : log_err(r, "%s: %s", path, strerror(-r));
 	if (!S_ISREG(st.st_mode))
-		return log_err(-EINVAL, "%s: not a regular file", h);
+		return log_err(-EINVAL, "%s: not a regular file", path);
 	return 1;
 }
 
@@ -92,7 +91,7 @@ int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *ce
 	*found = false;
 	if (!main_path || !ssl_path || !dropin || !(host_main = path_under_root(s->root, main_path)))
 		return -ENOMEM;
-	r = read_file(host_main, false, &text, &len);
+	r = root_read_file(s->root, main_path, false, &text, &len, NULL);
 	if (r == -ENOENT) {
 		log_info("Dovecot: no %s: IMAPS/POP3S not configured", host_main);
 		return 0;

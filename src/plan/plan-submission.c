@@ -11,6 +11,7 @@
 #include "probe.h"
 #include "sasl.h"
 #include "secret.h"
+#include "rootfs.h"
 #include "util.h"
 
 
@@ -88,8 +89,9 @@ static void warn_missing_plugins(const char *root, const char *mechs)
 		if (!strstr(mechs, map[i][0]))
 			continue;
 		for (size_t d = 0; d < ELEMENTSOF(dirs); d++) {
-			_cleanup_free_ char *p = strdup_printf("%s/%s", dirs[d], map[i][1]), *h = NULL;
-			if (p && (h = path_under_root(root, p)) && access(h, F_OK) == 0)
+			_cleanup_free_ char *p = strdup_printf("%s/%s", dirs[d], map[i][1]);
+			struct stat st;
+			if (p && root_stat(root, p, false, &st) == 0)
 				return; /* one usable mechanism is enough */
 		}
 	}
@@ -178,8 +180,7 @@ static int plan_map(struct conf_set *s, const char *path, const char *key, const
 	if ((r = map_with_line(f->old, f->old_len, key, user, pw, &text, &len)) < 0)
 		return r;
 	bool same = f->existed && len == f->old_len && memcmp(text, f->old, len) == 0;
-	struct stat st;
-	if (same && stat(f->host_path, &st) == 0 && (st.st_mode & 077) == 0) {
+	if (same && (f->st.st_mode & 077) == 0) { /* f->st: the file as read (conffile.c) */
 		explicit_bzero(text, len);
 		free(text);
 		return 0;

@@ -2,9 +2,11 @@
 #include "postfix.h"
 
 #include <assert.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "spawn.h"
+#include "rootfs.h"
 #include "util.h"
 
 int postfix_open(struct conf_set *s, const char *postfix_dir, struct conf_file **main_cf, struct conf_file **master_cf)
@@ -16,7 +18,7 @@ int postfix_open(struct conf_set *s, const char *postfix_dir, struct conf_file *
 	int r;
 	if (!host || !mainp || !masterp)
 		return -ENOMEM;
-	if (stat(host, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (root_stat(s->root, postfix_dir, false, &st) < 0 || !S_ISDIR(st.st_mode))
 		return log_err(-ENOENT, "%s: no Postfix configuration directory here (--postfix-dir, --root)", host);
 	/* master.cf must exist (Postfix cannot run without it); main.cf may not, on a Debian system
 	 * installed with "No configuration": op25b then creates it. */
@@ -279,12 +281,15 @@ int postfix_param(struct conf_set *s, const char *postfix_dir, struct conf_file 
 	}
 	if (!present)
 		return postfix_default(s, key, out);
-	_cleanup_free_ char *dir = path_under_root(s->root, postfix_dir);
 	_cleanup_free_ char *res = NULL;
-	if (!dir)
-		return -ENOMEM;
+	/* postconf reads the directory resolved beneath the root (its fd 3), not a path of its own. */
+	_cleanup_close_ int dfd = root_open(s->root, postfix_dir, O_RDONLY | O_DIRECTORY, 0);
+	if (dfd < 0)
+		return log_err(dfd, "%s: %s", postfix_dir, strerror(-dfd));
+	char dir[32];
+	snprintf(dir, sizeof(dir), "/proc/self/fd/%d", SPAWN_DIR_FD);
 	char *argv[] = { "postconf", "-c", dir, "-h", (char *)key, NULL };
-	r = spawn_run(argv, NULL, 0, &res);
+	r = spawn_run_in(argv, dfd, NULL, 0, &res);
 	if (r != 0 || !res)
 		return log_err(r < 0 ? r : -EIO, "postconf -h %s failed%s%.*s", key, res ? ": " : "",
 			       first_line_len(res), res ? res : "");

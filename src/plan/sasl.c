@@ -2,10 +2,12 @@
 #include "sasl.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "dovecot.h"
 #include "postfix.h"
+#include "rootfs.h"
 #include "util.h"
 
 static void closedirp(DIR **d)
@@ -69,21 +71,25 @@ static int listener_present(const char *root, const char *dovecot_dir, const cha
 {
 	*found = names_path(text, path);
 	_cleanup_free_ char *confd = strdup_printf("%s/conf.d", dovecot_dir);
-	_cleanup_free_ char *host = confd ? path_under_root(root, confd) : NULL;
-	if (!host)
+	if (!confd)
 		return -ENOMEM;
-	_cleanup_(closedirp) DIR *d = opendir(host);
-	if (!d)
+	int dfd = root_open(root, confd, O_RDONLY | O_DIRECTORY, 0);
+	_cleanup_(closedirp) DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
 		return 0;
+	}
 	for (struct dirent *e; !*found && (e = readdir(d));) {
 		size_t n = strlen(e->d_name);
 		if (n < 6 || strcmp(e->d_name + n - 5, ".conf") != 0)
 			continue;
-		_cleanup_free_ char *p = strdup_printf("%s/%s", host, e->d_name), *data = NULL;
+		_cleanup_free_ char *p = strdup_printf("%s/%s", confd, e->d_name), *data = NULL;
 		size_t len;
 		if (!p)
 			return -ENOMEM;
-		if (read_file(p, false, &data, &len) == 0)
+		/* Beneath the root, and never blocking: a FIFO among the *.conf is skipped. */
+		if (root_read_file(root, p, false, &data, &len, NULL) == 0)
 			*found = names_path(data, path);
 	}
 	return 0;
@@ -91,9 +97,8 @@ static int listener_present(const char *root, const char *dovecot_dir, const cha
 
 static bool dir_exists(const char *root, const char *path)
 {
-	_cleanup_free_ char *h = path_under_root(root, path);
 	struct stat st;
-	return h && stat(h, &st) == 0 && S_ISDIR(st.st_mode);
+	return root_stat(root, path, false, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* op25b's own drop-in, written whole from checked words (safe_path, plain_word); doveconf judges
@@ -175,7 +180,7 @@ int plan_sasl_wiring(struct conf_set *s, const struct options *o, struct conf_fi
 	size_t len;
 	if (!host)
 		return -ENOMEM;
-	r = read_file(host, false, &text, &len);
+	r = root_read_file(s->root, conf, false, &text, &len, NULL);
 	if (r == -ENOENT) {
 		log_warn("AUTH on 465/587 will not work: main.cf names no SASL server (smtpd_sasl_type) and "
 			 "Dovecot is not installed (no %s); install Dovecot, or set up Cyrus SASL for smtpd", host);

@@ -9,6 +9,7 @@
 
 #include "hostport.h"
 #include "secret.h"
+#include "rootfs.h"
 #include "util.h"
 
 /* What identifies "the same mode with the same options": every option that shapes the files
@@ -33,6 +34,7 @@ void fastpath_options_hash(const struct options *o, const struct tls_paths *tls,
  * tree (no fast path then). */
 struct state_walk {
 	EVP_MD_CTX *md;
+	const char *root;             /* everything is reached beneath it (rootfs.h) */
 	const char *skip;             /* the state directory, should it live in there */
 	size_t files, bytes;
 };
@@ -82,14 +84,17 @@ static int state_dir(struct state_walk *w, int fd, const char *path, int depth)
 	return r;
 }
 
-/* The bytes of the regular file NAME (followed if a symlink: the planning reads through links). */
-static int state_file(struct state_walk *w, int dirfd, const char *name, const struct stat *st)
+/* The bytes of the regular file PATH (a target-system path, followed beneath the root if a symlink:
+ * the planning reads through links). */
+static int state_file(struct state_walk *w, const char *path, const struct stat *st)
 {
 	if ((w->bytes += (size_t)st->st_size) > 16u << 20)
 		return -E2BIG;
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int fd = root_open(w->root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
+	if (fd_verify_regular(fd, NULL) < 0)
+		return 0;
 	char buf[16384];
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
@@ -133,11 +138,11 @@ static int state_entry(struct state_walk *w, int dirfd, const char *name, const 
 		EVP_DigestUpdate(w->md, target, (size_t)n);
 		/* A link to a file: its bytes too (a link to a directory is not walked: loops). */
 		struct stat to;
-		if (fstatat(dirfd, name, &to, 0) == 0 && S_ISREG(to.st_mode)) {
+		if (root_stat(w->root, path, false, &to) == 0 && S_ISREG(to.st_mode)) {
 			char head2[64];
 			int k2 = snprintf(head2, sizeof(head2), "%o %lld", (unsigned)to.st_mode, (long long)to.st_size);
 			EVP_DigestUpdate(w->md, head2, (size_t)k2 + 1);
-			return state_file(w, dirfd, name, &to);
+			return state_file(w, path, &to);
 		}
 		return 0;
 	}
@@ -145,22 +150,28 @@ static int state_entry(struct state_walk *w, int dirfd, const char *name, const 
 		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (depth == 0 ? 0 : O_NOFOLLOW));
 		return fd < 0 ? -errno : state_dir(w, fd, path, depth);
 	}
-	return S_ISREG(st.st_mode) ? state_file(w, dirfd, name, &st) : 0;
+	return S_ISREG(st.st_mode) ? state_file(w, path, &st) : 0;
 }
 
 /* PATHS: target-system paths under ROOT; a NULL entry ends them. */
 static int config_state(const char *root, const char *state_dir, const char *const *paths, char out[65])
 {
-	_cleanup_free_ char *skip = path_under_root(root, state_dir);
-	struct state_walk w = { .md = EVP_MD_CTX_new(), .skip = skip };
+	struct state_walk w = { .md = EVP_MD_CTX_new(), .root = root, .skip = state_dir };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	int r = 0;
-	if (!w.md || !skip || EVP_DigestInit_ex(w.md, EVP_sha256(), NULL) != 1)
+	if (!w.md || EVP_DigestInit_ex(w.md, EVP_sha256(), NULL) != 1)
 		r = -ENOMEM;
 	for (size_t i = 0; r == 0 && paths[i]; i++) {
-		_cleanup_free_ char *host = path_under_root(root, paths[i]);
-		r = host ? state_entry(&w, AT_FDCWD, host, host, 0) : -ENOMEM;
+		/* Paths are target-system paths; directories are opened beneath the root. */
+		_cleanup_free_ char *name = NULL;
+		_cleanup_close_ int pfd = root_open_parent(root, paths[i], true, 0, &name);
+		if (pfd == -ENOENT || pfd == -ENOTDIR) {
+			EVP_DigestUpdate(w.md, paths[i], strlen(paths[i]) + 1);
+			EVP_DigestUpdate(w.md, "-", 2);
+			continue;
+		}
+		r = pfd < 0 ? pfd : state_entry(&w, pfd, name, paths[i], 0);
 	}
 	if (r == 0 && EVP_DigestFinal_ex(w.md, md, &mdlen) != 1)
 		r = -EIO;
@@ -246,11 +257,11 @@ static int password_unchanged(const struct options *o, bool *same)
 	r = secret_from_file(o->root, o->relay_password_file, &pw);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *map = map_path(o), *host = NULL, *text = NULL;
+	_cleanup_free_ char *map = map_path(o), *text = NULL;
 	size_t len = 0;
-	if (!map || !(host = path_under_root(o->root, map)))
+	if (!map)
 		r = -ENOMEM;
-	else if (read_file(host, true, &text, &len) == 0) {
+	else if (root_read_file(o->root, map, true, &text, &len, NULL) == 0) {
 		*same = map_holds(text, len, key, o->relay_user, &pw);
 		explicit_bzero(text, len);
 	}
@@ -278,12 +289,10 @@ int fastpath_already_applied(const struct options *o, const struct tls_paths *tl
 		return 0;
 	/* Every file op25b wrote still holds what it wrote... */
 	for (size_t i = 0; i < t->n; i++) {
-		_cleanup_free_ char *host = path_under_root(o->root, t->files[i].path), *data = NULL;
+		_cleanup_free_ char *data = NULL;
 		size_t len = 0;
 		char h[65];
-		if (!host)
-			return -ENOMEM;
-		if (read_file(host, false, &data, &len) < 0)
+		if (root_read_file(o->root, t->files[i].path, false, &data, &len, NULL) < 0)
 			return 0;
 		sha256_hex(data, len, h);
 		explicit_bzero(data, len);

@@ -9,6 +9,7 @@
 
 #include "atomic.h"
 #include "options.h"
+#include "rootfs.h"
 #include "util.h"
 
 /* ---- encoding of values in the meta file: %XX for bytes <= ' ', '%' and DEL ---- */
@@ -210,6 +211,10 @@ static int tx_load(const char *dir, const char *name, struct tx *t)
 			x->lens = streq(tok[7] + 5, "-") ? NULL : strdup(tok[7] + 5);
 			if (!x->path || (!x->lens && !streq(tok[7] + 5, "-")))
 				return -ENOMEM;
+			/* Files are written beneath the root (rootfs.h); "..", "." and "//" have no place in
+			 * a path op25b recorded itself. */
+			if (!path_is_clean(x->path))
+				return meta_error(meta, ln, "bad file path (not a clean absolute path)");
 		} else if (streq(kw, "edit")) {
 			const char *idx = strtok_r(NULL, " ", &save), *p = strtok_r(NULL, " ", &save);
 			const char *b = strtok_r(NULL, " ", &save), *a = strtok_r(NULL, " ", &save);

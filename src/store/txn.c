@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "atomic.h"
+#include "rootfs.h"
 #include "postmap.h"
 #include "util.h"
 
@@ -29,48 +30,27 @@ bool txn_has_changes(const struct conf_set *s)
 	return false;
 }
 
-static int write_one(struct conf_file *f)
+static int write_one(const struct conf_set *s, struct conf_file *f, int stage_fd)
 {
 	const char *expect = f->existed ? f->old : NULL;
-	if (!f->existed && !f->remove) {
-		/* A new file may live in a directory that does not exist yet (firewalld's zones/). */
-		_cleanup_free_ char *dir = strdup(f->host_path);
-		char *slash = dir ? strrchr(dir, '/') : NULL;
-		if (!dir)
-			return -ENOMEM;
-		if (slash && slash != dir) {
-			*slash = '\0';
-			int r = mkdir_p(dir, 0750);
-			if (r < 0)
-				return log_err(r, "%s: cannot create: %s", dir, strerror(-r));
-		}
-	}
 	if (f->remove)
-		return atomic_remove(f->host_path, expect, f->old_len);
+		return atomic_remove(s->root, f->path, expect, f->old_len, stage_fd);
 	struct stat like = f->st;
 	if (f->force_mode)
 		like.st_mode = (like.st_mode & ~07777u) | f->force_mode;
-	return atomic_replace(f->host_path, f->new, f->new_len, f->existed ? &like : NULL,
-			      f->force_mode ? f->force_mode : f->create_mode, expect, f->old_len);
+	return atomic_replace(s->root, f->path, f->new, f->new_len, f->existed ? &like : NULL,
+			      f->force_mode ? f->force_mode : f->create_mode, expect, f->old_len, stage_fd);
 }
 
 /* After a failed write_one(): did the change land anyway? atomic_replace() and atomic_remove() fail
  * after the rename (or unlink) when the directory cannot be fsync'ed; the file then is as planned
  * and must be put back with the others. */
-static bool landed(const struct conf_file *f)
+static bool landed(const struct conf_set *s, const struct conf_file *f)
 {
-	_cleanup_free_ char *cur = NULL;
-	size_t len = 0;
-	int r = read_file(f->host_path, true, &cur, &len);
-	if (f->remove)
-		return r == -ENOENT;
-	bool same = r == 0 && len == f->new_len && memcmp(cur, f->new, len) == 0;
-	if (cur)
-		explicit_bzero(cur, len); /* it may be the password map */
-	return same;
+	return file_holds(s->root, f->path, f->remove ? NULL : f->new, f->remove ? 0 : f->new_len) > 0;
 }
 
-int txn_rollback(struct conf_set *s)
+static int rollback(struct conf_set *s, int stage_fd)
 {
 	int ret = 0;
 	for (size_t i = s->n; i-- > 0;) {
@@ -78,34 +58,52 @@ int txn_rollback(struct conf_set *s)
 		int r;
 		if (!f->written)
 			continue;
+		/* Only what this run wrote is put back: a file that holds anything else now was
+		 * changed by someone since, and their change stays (atomic.c compares the bytes it
+		 * swaps out). */
 		if (!f->existed)
-			r = atomic_remove(f->host_path, f->new, f->new_len);
+			r = atomic_remove(s->root, f->path, f->new, f->new_len, stage_fd);
 		else
-			r = atomic_replace(f->host_path, f->old, f->old_len, &f->st, 0, f->remove ? NULL : f->new,
-					   f->remove ? 0 : f->new_len);
+			r = atomic_replace(s->root, f->path, f->old, f->old_len, &f->st, 0, f->remove ? NULL : f->new,
+					   f->remove ? 0 : f->new_len, stage_fd);
 		if (r == 0)
 			r = after_write(s, f, f->existed);
-		if (r < 0)
-			ret = log_err(r, "%s: could not be put back; the journal still holds its original", f->host_path);
+		if (r == -ESTALE) {
+			log_warn("%s: not put back: it no longer holds what op25b wrote (someone changed it); "
+				 "left as it is, its original is in the journal", f->path);
+			f->written = false;
+			ret = r;
+		} else if (r < 0)
+			ret = log_err(r, "%s: could not be put back; the journal still holds its original", f->path);
 		else
 			f->written = false;
 	}
 	return ret;
 }
 
+int txn_rollback(struct conf_set *s)
+{
+	int stage_fd = atomic_stage_open(s->root, s->state_dir);
+	int r = rollback(s, stage_fd);
+	if (stage_fd >= 0)
+		close(stage_fd);
+	return r;
+}
+
 int txn_write(struct conf_set *s)
 {
+	_cleanup_close_ int stage_fd = atomic_stage_open(s->root, s->state_dir);
 	for (size_t i = 0; i < s->n; i++) {
 		struct conf_file *f = s->files[i];
 		if (!f->new && !f->remove)
 			continue;
-		int r = write_one(f);
-		if (r == 0 || landed(f))
+		int r = write_one(s, f, stage_fd);
+		if (r == 0 || landed(s, f))
 			f->written = true;
 		if (r == 0)
 			r = after_write(s, f, !f->remove);
 		if (r < 0) {
-			txn_rollback(s);
+			rollback(s, stage_fd);
 			return r;
 		}
 		log_debug("wrote %s", f->host_path);

@@ -8,6 +8,8 @@
 #include "dlopen-systemd.h"
 
 #include "aug.h"
+#include "atomic.h"
+#include "rootfs.h"
 #include "util.h"
 
 #define FW_NAME "org.fedoraproject.FirewallD1"
@@ -62,16 +64,16 @@ static bool running_in_chroot(void)
 	return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
 }
 
-static bool is_dir(const char *path)
+static bool is_dir_under(const char *root, const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	return root_stat(root, path, false, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static bool exists_under(const char *root, const char *path)
 {
-	_cleanup_free_ char *p = path_under_root(root, path);
-	return p && access(p, F_OK) == 0;
+	struct stat st;
+	return root_stat(root, path, false, &st) == 0;
 }
 
 static const char *layers_str(unsigned l)
@@ -94,6 +96,7 @@ void fw_result_done(struct fw_result *r)
 	free(r->zone);
 	free(r->path);
 	free(r->source);
+	free(r->file);
 	free(r->old_data);
 	free(r->new_data);
 	*r = (struct fw_result){ 0 };
@@ -418,7 +421,8 @@ int fw_zone_xml_edit(const char *xml, size_t len, const char *what, bool add,
 /* DefaultZone= of ROOT/etc/firewalld/firewalld.conf (Simplevars lens), "public" when unset. */
 static int offline_default_zone(const char *root, char **ret)
 {
-	_cleanup_free_ char *conf = path_under_root(root, "/etc/firewalld/firewalld.conf");
+	static const char file[] = "/etc/firewalld/firewalld.conf";
+	_cleanup_free_ char *conf = path_under_root(root, file);
 	_cleanup_free_ char *data = NULL;
 	_cleanup_aug_ augeas *aug = NULL;
 	const char *v = NULL;
@@ -427,13 +431,13 @@ static int offline_default_zone(const char *root, char **ret)
 
 	if (!conf)
 		return -ENOMEM;
-	r = read_file(conf, false, &data, &len);
+	r = root_read_file(root, file, false, &data, &len, NULL);
 	if (r == -ENOENT) {
 		*ret = strdup("public");
 		return *ret ? 0 : -ENOMEM;
 	}
 	if (r < 0)
-		return log_err(r, "%s: %s", conf, strerror(-r));
+		return log_err(r, "%s: %s", conf, file_strerror(r));
 	if (memchr(data, '\0', len))
 		return log_err(-EBADMSG, "%s: contains a NUL byte", conf);
 	if ((r = aug_open(&aug)) < 0)
@@ -470,17 +474,19 @@ static int offline_edit(const struct fw_ctx *c, const char *zone_arg, bool add,
 
 	zdir = path_under_root(c->root, "/etc/firewalld/zones");
 	res->path = strdup_printf("%s/%s.xml", zdir ? zdir : "", zone);
+	res->file = strdup_printf("/etc/firewalld/zones/%s.xml", zone);
+	res->root = c->root;
 	_cleanup_free_ char *stock_rel = strdup_printf("/usr/lib/firewalld/zones/%s.xml", zone);
 	stock = stock_rel ? path_under_root(c->root, stock_rel) : NULL;
 	changed = calloc(n ? n : 1, sizeof(bool));
-	if (!zdir || !res->path || !stock || !changed)
+	if (!zdir || !res->path || !res->file || !stock || !changed)
 		return log_err(-ENOMEM, "out of memory");
-	res->dir_missing = !is_dir(zdir);
+	res->dir_missing = !is_dir_under(c->root, "/etc/firewalld/zones");
 
 	/* The zone's override, or the stock file it is copied from (as firewalld does on write). */
 	_cleanup_free_ char *base = NULL;
 	size_t base_len = 0;
-	r = read_file(res->path, true, &res->old_data, &res->old_len);
+	r = root_read_file(c->root, res->file, true, &res->old_data, &res->old_len, NULL);
 	if (r == 0) {
 		res->old_exists = true;
 		src = res->path;
@@ -491,14 +497,14 @@ static int offline_edit(const struct fw_ctx *c, const char *zone_arg, bool add,
 		base_len = res->old_len;
 	} else if (r == -ENOENT) {
 		src = stock;
-		r = read_file(stock, true, &base, &base_len);
+		r = root_read_file(c->root, stock_rel, true, &base, &base_len, NULL);
 		if (r == -ENOENT)
 			return log_err(-ENOENT, "firewalld zone '%s' not found: neither %s nor %s exists",
 				       zone, res->path, stock);
 		if (r < 0)
-			return log_err(r, "%s: %s", stock, strerror(-r));
+			return log_err(r, "%s: %s", stock, file_strerror(r));
 	} else
-		return log_err(r, "%s: %s", res->path, strerror(-r));
+		return log_err(r, "%s: %s", res->path, file_strerror(r));
 	res->source = strdup(src);
 	if (!res->source)
 		return log_err(-ENOMEM, "out of memory");
@@ -530,50 +536,17 @@ static int offline_edit(const struct fw_ctx *c, const char *zone_arg, bool add,
 
 int fw_offline_write(const struct fw_result *res)
 {
-	_cleanup_free_ char *tmp = NULL, *dir = NULL;
-	_cleanup_close_ int fd = -1;
 	struct stat st;
-	bool have_old;
-	int r;
-
 	if (res->where != FW_OFFLINE || !res->new_data)
 		return 0;
-	dir = strdup(res->path);
-	if (!dir)
-		return log_err(-ENOMEM, "out of memory");
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir)
-		*slash = '\0';
-	r = mkdir_p(dir, 0750);
-	if (r < 0)
-		return log_err(r, "%s: cannot create directory: %s", dir, strerror(-r));
-
-	have_old = lstat(res->path, &st) == 0;
-	if (have_old && !S_ISREG(st.st_mode))
+	int r = root_stat(res->root, res->file, true, &st);
+	if (r < 0 && r != -ENOENT)
+		return log_err(r, "%s: %s", res->path, strerror(-r));
+	if (r == 0 && !S_ISREG(st.st_mode))
 		return log_err(-EEXIST, "%s: not a regular file", res->path);
-	tmp = strdup_printf("%s.op25bXXXXXX", res->path);
-	if (!tmp)
-		return log_err(-ENOMEM, "out of memory");
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return log_err(-errno, "%s: cannot create a temporary file: %s", dir, strerror(errno));
-	r = fchmod(fd, have_old ? (st.st_mode & 07777) : 0644) < 0 ? -errno : 0;
-	if (r == 0 && have_old && fchown(fd, st.st_uid, st.st_gid) < 0)
-		r = -errno;
-	if (r == 0)
-		r = write_all(fd, res->new_data, res->new_len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, res->path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return log_err(r, "%s: cannot write: %s", res->path, strerror(-r));
-	}
-	r = fsync_parent_dir(res->path);
-	if (r < 0)
-		return log_err(r, "%s: cannot sync its directory: %s", res->path, strerror(-r));
-	return 0;
+	/* Beneath the root, and only over the bytes it was computed from. */
+	return atomic_replace(res->root, res->file, res->new_data, res->new_len, r == 0 ? &st : NULL, 0644,
+			      r == 0 ? res->old_data : NULL, res->old_len, -1);
 }
 
 /* ---------------------------------------------------------------- online (D-Bus) */

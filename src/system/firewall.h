@@ -55,7 +55,9 @@ struct fw_result {
 	struct fw_service *services;
 	size_t n_services;
 	/* FW_OFFLINE only: */
-	char *path;                 /* ROOT/etc/firewalld/zones/ZONE.xml: the file to write */
+	char *path;                 /* ROOT/etc/firewalld/zones/ZONE.xml: the file to write (messages) */
+	char *file;                 /* the same on the target system, reached beneath root (rootfs.h) */
+	const char *root;
 	char *source;               /* file the new bytes were computed from: path, or the stock copy */
 	bool old_exists;            /* path existed; then old_data/old_len are its bytes */
 	char *old_data;

@@ -60,12 +60,8 @@ int fw_step_plan(const struct options *o, unsigned modes, struct conf_set *s, bo
 		return r;
 	if (!res.new_data)
 		return 0;
-	/* res.path is under the root; the journal wants the path on the target system. */
-	size_t rl = streq(s->root, "/") ? 0 : strlen(s->root);
-	while (rl > 0 && s->root[rl - 1] == '/')
-		rl--;
 	struct conf_file *f;
-	if ((r = conf_open_raw(s, res.path + rl, 0644, &f)) < 0)
+	if ((r = conf_open_raw(s, res.file, 0644, &f)) < 0)
 		return r;
 	f->secret = false;
 	if (f->existed && f->old_len == res.new_len && memcmp(f->old, res.new_data, res.new_len) == 0)
