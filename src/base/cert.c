@@ -26,7 +26,7 @@ static int open_pem(const char *root, const char *path, const char *what, char *
 	if (r == -EISDIR)
 		return log_err(-EINVAL, "%s %s: is a directory", what, path);
 	if (r < 0)
-		return log_err(-EINVAL, "%s %s: %s", what, path, file_strerror(r));
+		return log_err(-EINVAL, "%s %s: %s", what, path, root_strerror(root, path, r));
 	if (*len > INT_MAX)
 		return log_err(-EINVAL, "%s %s: too large", what, path);
 	*out = BIO_new_mem_buf(*data, (int)*len);

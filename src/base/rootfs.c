@@ -46,6 +46,14 @@ const char *file_strerror(int r)
 	return r == -ENOTREGULAR ? "not a regular file" : strerror(r < 0 ? -r : r);
 }
 
+const char *root_strerror(const char *root, const char *path, int r)
+{
+	struct stat st;
+	if (r == -ENOENT && root_stat(root, path, true, &st) == 0 && S_ISLNK(st.st_mode))
+		return "a symlink whose target does not exist inside --root (symlinks resolve as after chroot)";
+	return file_strerror(r);
+}
+
 int root_dir_open(const char *root)
 {
 	int fd = open(strempty(root) ? "/" : root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -257,6 +265,11 @@ int root_open_parent(const char *root, const char *path, bool follow, mode_t mkd
 	_cleanup_close_ int rfd = root_dir_open(root);
 	if (rfd < 0)
 		return rfd;
+	return root_open_parent_at(rfd, path, follow, mkdir_mode, name);
+}
+
+int root_open_parent_at(int rfd, const char *path, bool follow, mode_t mkdir_mode, char **name)
+{
 	_cleanup_free_ char *cur = strdup(path);
 	if (!cur)
 		return -ENOMEM;

@@ -25,6 +25,10 @@ bool path_is_clean(const char *path);
 /* strerror(-R), except that -ENOTREGULAR reads "not a regular file". */
 const char *file_strerror(int r);
 
+/* file_strerror(), and for -ENOENT on a dangling symlink, why: its target is looked up inside the
+ * root (an absolute link to a file of the host is not followed out of it). */
+const char *root_strerror(const char *root, const char *path, int r);
+
 /* Open ROOT itself (O_PATH | O_DIRECTORY). */
 int root_dir_open(const char *root);
 
@@ -40,6 +44,8 @@ int root_open(const char *root, const char *path, int flags, mode_t mode);
  * MKDIR_MODE non-zero: missing directories on the way are created (the last with that mode,
  * the others 0755). */
 int root_open_parent(const char *root, const char *path, bool follow, mode_t mkdir_mode, char **name);
+/* The same beneath the root directory fd ROOT_FD. */
+int root_open_parent_at(int root_fd, const char *path, bool follow, mode_t mkdir_mode, char **name);
 
 /* mkdir -p PATH beneath ROOT (the last directory with MODE, the others 0755); returns its fd
  * (O_DIRECTORY, readable). */

@@ -92,14 +92,14 @@ static int conf_read(struct conf_set *s, struct conf_file *f, bool must_exist)
 		/* Found now, not after the first write: a directory on the way that cannot be made. */
 		_cleanup_free_ char *blocker = NULL;
 		if ((r = root_check_creatable(s->root, f->path, &blocker)) < 0)
-			return log_err(r == -ENOMEM ? r : -EINVAL, "%s: cannot be created: %s%s", f->host_path,
-				       blocker ? blocker : "", r == -ENOENT ? " is a symlink to nothing inside the root" :
-				       r == -ENOTDIR ? " is not a directory" : strerror(-r));
+			return log_err(r == -ENOMEM ? r : -EINVAL, "%s: cannot be created: %s: %s", f->host_path,
+				       blocker ? blocker : "", r == -ENOENT ? "a symlink whose target does not exist inside --root" :
+				       r == -ENOTDIR ? "not a directory" : strerror(-r));
 		f->old = strdup("");
 		return f->old ? 0 : -ENOMEM;
 	}
 	if (r < 0)
-		return log_err(r, "%s: %s", f->host_path, file_strerror(r));
+		return log_err(r, "%s: %s", f->host_path, root_strerror(s->root, f->path, r));
 	if (memchr(f->old, '\0', f->old_len))
 		return log_err(-EBADMSG, "%s: contains NUL bytes, not a configuration file", f->host_path);
 	f->existed = true;

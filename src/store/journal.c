@@ -10,6 +10,7 @@
 #include "atomic.h"
 #include "options.h"
 #include "rootfs.h"
+#include "rootfs.h"
 #include "util.h"
 
 /* ---- encoding of values in the meta file: %XX for bytes <= ' ', '%' and DEL ---- */
@@ -83,11 +84,12 @@ static int state_get(const char *tok, bool *present, char **value)
 
 /* ---- state directory ---- */
 
-static int check_dir(const char *dir)
+/* Every journal file is reached through the state dir's fd (j->dir_fd), which was resolved
+ * beneath the root (rootfs.h), and through tx/ and tx/N opened from it with O_NOFOLLOW; j->dir and
+ * t->dir (ROOT/STATE...) only name them in messages. */
+static int check_stat(const char *dir, const struct stat *st0)
 {
-	struct stat st;
-	if (lstat(dir, &st) < 0)
-		return -errno;
+	const struct stat st = *st0;
 	if (S_ISLNK(st.st_mode))
 		return log_err(-ELOOP, "%s: state directory is a symlink; refusing it", dir);
 	if (!S_ISDIR(st.st_mode))
@@ -99,6 +101,59 @@ static int check_dir(const char *dir)
 		return log_err(-EPERM, "%s: state directory has mode %04o; it must be 0700", dir,
 			       (unsigned)(st.st_mode & 07777));
 	return 0;
+}
+
+/* Open (with MAKE, create) the state dir beneath the root into j->dir_fd. -ENOENT, silently, when
+ * it (or a directory on the way) does not exist and MAKE is false. */
+static int open_state(struct journal *j, bool make)
+{
+	_cleanup_free_ char *name = NULL;
+	_cleanup_close_ int pfd = root_open_parent_at(j->lock_fd, j->state_dir, false, make ? 0755 : 0, &name);
+	struct stat st;
+	if (pfd == -ENOENT && !make)
+		return -ENOENT;
+	if (pfd < 0)
+		return log_err(pfd, "%s: cannot open its directory: %s", j->dir, strerror(-pfd));
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT || !make)
+			return errno == ENOENT ? -ENOENT : log_err(-errno, "%s: %m", j->dir);
+		if (mkdirat(pfd, name, 0700) < 0 && errno != EEXIST)
+			return log_err(-errno, "%s: cannot create the state directory: %m", j->dir);
+		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return log_err(-errno, "%s: %m", j->dir);
+	}
+	int r = check_stat(j->dir, &st);
+	if (r < 0)
+		return r;
+	j->dir_fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (j->dir_fd < 0)
+		return log_err(-errno, "%s: %m", j->dir);
+	/* What was opened is what was checked (not something swapped in between). */
+	if (fstat(j->dir_fd, &st) < 0)
+		return log_err(-errno, "%s: %m", j->dir);
+	return check_stat(j->dir, &st);
+}
+
+static int tx_fd(const struct journal *j)
+{
+	int fd = openat(j->dir_fd, "tx", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static const char *tx_name(const struct tx *t)
+{
+	const char *sl = strrchr(t->dir, '/');
+	return sl ? sl + 1 : t->dir;
+}
+
+/* tx/N of T, opened. */
+static int tx_dir_fd(const struct journal *j, const struct tx *t)
+{
+	_cleanup_close_ int txfd = tx_fd(j);
+	if (txfd < 0)
+		return txfd;
+	int fd = openat(txfd, tx_name(t), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 static void tx_free(struct tx *t)
@@ -125,10 +180,13 @@ void journal_close(struct journal *j)
 	for (size_t i = 0; i < j->n; i++)
 		tx_free(&j->txs[i]);
 	free(j->txs);
+	if (j->dir && j->dir_fd >= 0) /* dir_fd is meaningful once journal_open() set dir */
+		close(j->dir_fd);
 	free(j->dir);
+	free(j->state_dir);
 	if (j->lock_fd >= 0)
 		close(j->lock_fd); /* releases the flock */
-	*j = (struct journal){ .lock_fd = -1 };
+	*j = (struct journal){ .lock_fd = -1, .dir_fd = -1 };
 }
 
 static int meta_error(const char *path, unsigned line, const char *what)
@@ -137,12 +195,13 @@ static int meta_error(const char *path, unsigned line, const char *what)
 				 "know the files are as you want them)", path, line, what);
 }
 
-static int tx_load(const char *dir, const char *name, struct tx *t)
+static int tx_load(int txfd, const char *dir, const char *name, struct tx *t)
 {
 	_cleanup_free_ char *meta = strdup_printf("%s/%s/meta", dir, name);
 	if (!meta)
 		return -ENOMEM;
-	int fd = open(meta, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int tfd = openat(txfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = tfd < 0 ? -1 : openat(tfd, "meta", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
@@ -274,7 +333,7 @@ static int load_all(struct journal *j)
 	if (!txdir)
 		return -ENOMEM;
 	/* Nothing in the journal is followed through a symlink: discarding an entry deletes files. */
-	int fd = open(txdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(j->dir_fd, "tx", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : log_err(-errno, "%s: %m", txdir);
 	DIR *d = fdopendir(fd);
@@ -297,18 +356,18 @@ static int load_all(struct journal *j)
 		if (streq(end, ".tmp")) {
 			/* Never became pending (no config file was touched), or was being dropped (its
 			 * files are back as they were): nothing depends on it. */
-			_cleanup_free_ char *cmd = strdup_printf("%s/%s", txdir, de->d_name);
 			log_debug("discarding unfinished journal entry %s", de->d_name);
-			if (cmd) {
-				DIR *dd = opendir(cmd);
-				struct dirent *e2;
-				while (dd && (e2 = readdir(dd)))
-					if (e2->d_name[0] != '.')
-						unlinkat(dirfd(dd), e2->d_name, 0);
-				if (dd)
-					closedir(dd);
-				rmdir(cmd);
-			}
+			int dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			DIR *dd = dfd >= 0 ? fdopendir(dfd) : NULL;
+			struct dirent *e2;
+			while (dd && (e2 = readdir(dd)))
+				if (e2->d_name[0] != '.')
+					unlinkat(dirfd(dd), e2->d_name, 0);
+			if (dd)
+				closedir(dd);
+			else if (dfd >= 0)
+				close(dfd);
+			unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
 			continue;
 		}
 		if (end == de->d_name || (*end && !streq(end, ".pending"))) {
@@ -324,7 +383,7 @@ static int load_all(struct journal *j)
 		struct tx *t = &nt[j->n++];
 		*t = (struct tx){ .id = (unsigned)id, .pending = *end != '\0' };
 		t->dir = strdup_printf("%s/%s", txdir, de->d_name);
-		if (!t->dir || (r = tx_load(txdir, de->d_name, t)) < 0)
+		if (!t->dir || (r = tx_load(dirfd(d), txdir, de->d_name, t)) < 0)
 			break;
 	}
 	closedir(d);
@@ -360,15 +419,16 @@ static int lock_root(const char *root, unsigned timeout, int *out)
 int journal_open(struct journal *j, const char *root, const char *state_dir, bool create, unsigned timeout)
 {
 	int r;
-	*j = (struct journal){ .lock_fd = -1 };
+	*j = (struct journal){ .lock_fd = -1, .dir_fd = -1 };
 	/* First the lock, then the first byte of anything: a run that waited reads what the one
 	 * before it left. */
 	if ((r = lock_root(root, timeout, &j->lock_fd)) < 0)
 		return r;
 	j->dir = path_under_root(root, state_dir);
-	if (!j->dir)
+	j->state_dir = strdup(state_dir);
+	if (!j->dir || !j->state_dir)
 		return -ENOMEM;
-	r = check_dir(j->dir);
+	r = open_state(j, false);
 	if (r == -ENOENT && !create)
 		return 0; /* an empty journal; journal_make_dir() when there is something to record */
 	if (r == -ENOENT)
@@ -380,22 +440,19 @@ int journal_open(struct journal *j, const char *root, const char *state_dir, boo
 
 int journal_make_dir(struct journal *j)
 {
-	int r = check_dir(j->dir);
-	if (r != -ENOENT)
-		return r;
-	if ((r = mkdir_p(j->dir, 0700)) < 0)
-		return log_err(r, "%s: cannot create the state directory: %s", j->dir, strerror(-r));
-	return check_dir(j->dir);
+	if (j->dir_fd >= 0)
+		return 0;
+	return open_state(j, true);
 }
 
 /* ---- writing a transaction ---- */
 
-static int write_copy(const char *dir, size_t i, const char *data, size_t len)
+static int write_copy(int dfd, const char *dir, size_t i, const char *data, size_t len)
 {
 	_cleanup_free_ char *p = strdup_printf("%s/orig.%zu", dir, i);
 	if (!p)
 		return -ENOMEM;
-	_cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	_cleanup_close_ int fd = openat(dfd, p + strlen(dir) + 1, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return log_err(-errno, "%s: %m", p);
 	int r = write_all(fd, data, len);
@@ -414,9 +471,16 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struc
 	int r;
 	if (!txdir || !tmp || !pending || !meta)
 		return -ENOMEM;
-	if (mkdir(txdir, 0700) < 0 && errno != EEXIST)
+	const char *tmpname = strrchr(tmp, '/') + 1, *pendname = strrchr(pending, '/') + 1;
+	if (mkdirat(j->dir_fd, "tx", 0700) < 0 && errno != EEXIST)
 		return log_err(-errno, "%s: %m", txdir);
-	if (mkdir(tmp, 0700) < 0)
+	_cleanup_close_ int txfd = tx_fd(j);
+	if (txfd < 0)
+		return log_err(txfd, "%s: %s", txdir, strerror(-txfd));
+	if (mkdirat(txfd, tmpname, 0700) < 0)
+		return log_err(-errno, "%s: %m", tmp);
+	_cleanup_close_ int tmpfd = openat(txfd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmpfd < 0)
 		return log_err(-errno, "%s: %m", tmp);
 
 	struct tx *nt = realloc(j->txs, (j->n + 1) * sizeof(*nt));
@@ -428,7 +492,7 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struc
 	snprintf(t->opts_hash, sizeof(t->opts_hash), "%s", opts_hash);
 
 	_cleanup_fclose_ FILE *f = NULL;
-	int fd = open(meta, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = openat(tmpfd, "meta", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		r = log_err(-errno, "%s: %m", meta);
 		if (fd >= 0)
@@ -461,35 +525,42 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struc
 			state_put(f, c->edits[e].after_present, c->edits[e].after);
 			fputc('\n', f);
 		}
-		if (c->existed && (r = write_copy(tmp, k, c->old, c->old_len)) < 0)
+		if (c->existed && (r = write_copy(tmpfd, tmp, k, c->old, c->old_len)) < 0)
 			return r;
 		k++;
 	}
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
 		return log_err(-errno, "%s: %m", meta);
-	if (rename(tmp, pending) < 0)
+	if (renameat(txfd, tmpname, txfd, pendname) < 0)
 		return log_err(-errno, "%s: %m", pending);
-	if ((r = fsync_parent_dir(pending)) < 0)
-		return r;
+	if (fsync(txfd) < 0)
+		return log_err(-errno, "%s: %m", txdir);
 	t->dir = TAKE_PTR(pending);
 	/* Re-read what was written: the in-memory tx is exactly what a later run will see. */
 	t->n = 0;
 	_cleanup_free_ char *name = strdup_printf("%06u.pending", id);
 	if (!name)
 		return -ENOMEM;
-	if ((r = tx_load(txdir, name, t)) < 0)
+	if ((r = tx_load(txfd, txdir, name, t)) < 0)
 		return r;
 	*out = t;
 	return 0;
 }
 
 /* The meta file of a pending transaction, opened to add lines to it. */
-static int meta_append(const struct tx *t, char **meta, FILE **f)
+static int meta_append(const struct journal *j, const struct tx *t, char **meta, FILE **f)
 {
 	if (!(*meta = strdup_printf("%s/meta", t->dir)))
 		return -ENOMEM;
-	if (!(*f = fopen(*meta, "ae")))
-		return log_err(-errno, "%s: %m", *meta);
+	_cleanup_close_ int tfd = tx_dir_fd(j, t);
+	int fd = tfd < 0 ? tfd : openat(tfd, "meta", O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return log_err(fd == -1 ? -errno : fd, "%s: %s", *meta, strerror(fd == -1 ? errno : -fd));
+	if (!(*f = fdopen(fd, "a"))) {
+		int e = errno;
+		close(fd);
+		return log_err(-e, "%s: %s", *meta, strerror(e));
+	}
 	return 0;
 }
 
@@ -498,7 +569,7 @@ int journal_note_firewall(struct journal *j, struct tx *t, const char *zone, con
 	(void)j;
 	_cleanup_free_ char *meta = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
-	int r = meta_append(t, &meta, &f);
+	int r = meta_append(j, t, &meta, &f);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
@@ -525,7 +596,7 @@ int journal_note_state(struct journal *j, struct tx *t, const char *state_hash, 
 	(void)j;
 	_cleanup_free_ char *meta = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
-	int r = meta_append(t, &meta, &f);
+	int r = meta_append(j, t, &meta, &f);
 	if (r < 0)
 		return r;
 	/* Not fsync'ed: it only lets a later no-change apply skip its work. Lost or cut short, the
@@ -540,13 +611,15 @@ int journal_note_state(struct journal *j, struct tx *t, const char *state_hash, 
 
 int journal_commit(struct journal *j, struct tx *t)
 {
-	(void)j;
 	_cleanup_free_ char *final = strndup(t->dir, strlen(t->dir) - strlen(".pending"));
 	if (!final)
 		return -ENOMEM;
-	if (rename(t->dir, final) < 0)
+	_cleanup_close_ int txfd = tx_fd(j);
+	if (txfd < 0)
+		return log_err(txfd, "%s: %s", t->dir, strerror(-txfd));
+	if (renameat(txfd, tx_name(t), txfd, strrchr(final, '/') + 1) < 0)
 		return log_err(-errno, "%s: %m", t->dir);
-	int r = fsync_parent_dir(final);
+	int r = fsync(txfd) < 0 ? log_err(-errno, "%s: %m", final) : 0;
 	free(t->dir);
 	t->dir = TAKE_PTR(final);
 	t->pending = false;
@@ -561,16 +634,24 @@ int journal_drop(struct journal *j, struct tx *t)
 	_cleanup_free_ char *gone = base ? strdup_printf("%.*s/%06u.tmp", (int)(base - t->dir), t->dir, t->id) : NULL;
 	if (!gone)
 		return -ENOMEM;
-	if (rename(t->dir, gone) < 0)
+	_cleanup_close_ int txfd = tx_fd(j);
+	if (txfd < 0)
+		return log_err(txfd, "%s: %s", t->dir, strerror(-txfd));
+	if (renameat(txfd, tx_name(t), txfd, strrchr(gone, '/') + 1) < 0)
 		return log_err(-errno, "%s: %m", t->dir);
 	free(t->dir);
 	t->dir = TAKE_PTR(gone);
-	int r = fsync_parent_dir(t->dir);
-	if (r < 0)
-		return log_err(r, "%s: %s", t->dir, strerror(-r));
-	DIR *d = opendir(t->dir);
-	if (!d)
+	int r;
+	if (fsync(txfd) < 0)
 		return log_err(-errno, "%s: %m", t->dir);
+	int dfd = openat(txfd, tx_name(t), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		r = log_err(-errno, "%s: %m", t->dir);
+		if (dfd >= 0)
+			close(dfd);
+		return r;
+	}
 	struct dirent *de;
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.' && unlinkat(dirfd(d), de->d_name, 0) < 0) {
@@ -579,9 +660,9 @@ int journal_drop(struct journal *j, struct tx *t)
 			return r;
 		}
 	closedir(d);
-	if (rmdir(t->dir) < 0)
+	if (unlinkat(txfd, tx_name(t), AT_REMOVEDIR) < 0)
 		return log_err(-errno, "%s: %m", t->dir);
-	r = fsync_parent_dir(t->dir);
+	r = fsync(txfd) < 0 ? -errno : 0;
 	size_t idx = (size_t)(t - j->txs);
 	tx_free(t);
 	memmove(&j->txs[idx], &j->txs[idx + 1], (j->n - idx - 1) * sizeof(*j->txs));
@@ -591,14 +672,20 @@ int journal_drop(struct journal *j, struct tx *t)
 
 int journal_original(const struct journal *j, const struct tx *t, size_t i, char **data, size_t *len)
 {
-	(void)j;
 	_cleanup_free_ char *p = strdup_printf("%s/orig.%zu", t->dir, i);
 	if (!p)
 		return -ENOMEM;
+	_cleanup_close_ int tfd = tx_dir_fd(j, t);
+	if (tfd < 0)
+		return log_err(tfd, "%s: %s", t->dir, strerror(-tfd));
+	/* The copy itself, never a symlink, FIFO or device put in its place. */
+	_cleanup_close_ int fd = openat(tfd, strrchr(p, '/') + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct stat st;
-	if (lstat(p, &st) == 0 && !S_ISREG(st.st_mode))
+	int r = fd < 0 ? -errno : fd_verify_regular(fd, &st);
+	if (r == -ELOOP || r == -ENXIO || r == -EISDIR || r == -ENOTREGULAR)
 		return log_err(-EBADMSG, "%s: corrupted journal: not a regular file", p);
-	int r = read_file(p, true, data, len);
+	if (r == 0)
+		r = read_fd_all(fd, (size_t)st.st_size, data, len);
 	if (r < 0)
 		return log_err(r, "%s: %s", p, strerror(-r));
 	char h[65];

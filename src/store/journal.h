@@ -44,8 +44,10 @@ struct tx {
 };
 
 struct journal {
-	char *dir;                  /* ROOT/STATE */
-	int lock_fd;                /* the root directory, flock'ed */
+	char *dir;                  /* ROOT/STATE, for messages */
+	char *state_dir;            /* STATE, on the target system */
+	int lock_fd;                /* the root directory, flock'ed; STATE is resolved beneath it */
+	int dir_fd;                 /* STATE, opened beneath the root (-1 until it exists) */
 	struct tx *txs;             /* ascending id */
 	size_t n;
 };
