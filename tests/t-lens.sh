@@ -359,4 +359,46 @@ for f in "$top"/fixtures/*/etc/postfix/master.cf; do
 	check_file "$f" "${f#"$top"/}"
 done
 
+# ---------------------------------------------------------------- Dovecot and main.cf files
+# Every Dovecot file doveconf reads, through op25b's lens as op25b uses it (aug_text_store, then
+# aug_text_retrieve): the same bytes back, and a new setting written last parses again
+# (tests/tools/aug-roundtrip.c). The files installed on this machine (Dovecot's stock files in
+# /usr/share/dovecot, the package's /etc/dovecot), ../shared/reference-configs when present, the
+# fixtures; the same for main.cf with op25b's main.cf lens.
+rt=$scratch/aug-roundtrip
+if ! command -v cc >/dev/null 2>&1 || ! pkg-config --exists augeas 2>/dev/null; then
+	fail "cc or libaugeas-dev not found (see tests/deps.sh)"
+elif ! cc -O1 -o "$rt" "$top/tests/tools/aug-roundtrip.c" $(pkg-config --cflags --libs augeas) 2>"$scratch/out"; then
+	fail "build tests/tools/aug-roundtrip.c"
+	diag "$scratch/out"
+else
+	roundtrip() { # LENS DESCRIPTION FILE...
+		lens=$1 what=$2
+		shift 2
+		[ $# -gt 0 ] || { skip "$what: no files"; return; }
+		if bounded 120 "$rt" "$lensdir" "$lens" "$@" >"$scratch/out" 2>&1; then
+			ok "$what: $# files read and written back byte for byte by $lens"
+		else
+			fail "$what: $lens"
+			grep -v '^ok ' "$scratch/out" | diag /dev/stdin
+		fi
+	}
+	files() { for f in "$@"; do [ -f "$f" ] && printf '%s\n' "$f"; done; }
+	# shellcheck disable=SC2046 # file names without blanks
+	roundtrip Op25b_Dovecot.lns "Dovecot's stock files (/usr/share/dovecot)" \
+		$(files /usr/share/dovecot/dovecot.conf /usr/share/dovecot/*.ext /usr/share/dovecot/conf.d/*)
+	# shellcheck disable=SC2046
+	roundtrip Op25b_Dovecot.lns "the Dovecot package's /etc/dovecot" \
+		$(files /etc/dovecot/dovecot.conf /etc/dovecot/*.ext /etc/dovecot/conf.d/*)
+	# shellcheck disable=SC2046
+	roundtrip Op25b_Dovecot.lns "reference-configs: Dovecot 2.2 to 2.4" \
+		$(files "$refdir"/*dovecot* "$refdir"/*10-ssl*)
+	# shellcheck disable=SC2046
+	roundtrip Op25b_Dovecot.lns "fixtures: Dovecot" \
+		$(find "$top/fixtures" -path '*/etc/dovecot/*' -type f | sort)
+	# shellcheck disable=SC2046
+	roundtrip Op25b_Postfix_Main.lns "main.cf: stock, reference-configs, fixtures" \
+		$(files /usr/share/postfix/main.cf.* "$refdir"/*main.cf* "$top"/fixtures/*/etc/postfix/main.cf)
+fi
+
 finish

@@ -73,7 +73,7 @@ for e in SYSTEMD_OFFLINE DBUS_SYSTEM_BUS_ADDRESS; do
 	check "op25b.8: environment $e" has8 "^       $e\$"
 done
 for f in /etc/postfix/main.cf /etc/postfix/master.cf /etc/dovecot/conf.d/10-ssl.conf \
-	/etc/dovecot/conf.d/99-op25b-ssl.conf /var/lib/op25b /etc/postfix/ispinfo /etc/op25b/op25b.conf; do
+	/var/lib/op25b /etc/postfix/ispinfo /etc/op25b/op25b.conf; do
 	check "op25b.8: file $f" has8 "^       $f/?\$"
 done
 SEC=$(sed -n '/^SECURITY$/,/^EXAMPLES$/p' <<<"$T8")

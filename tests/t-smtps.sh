@@ -60,7 +60,7 @@ run_tree() {
 	elif dovecot_checkable "$root"; then check "$name: doveconf accepts it, ssl on with the certificate" dovecot_ok "$root"
 	else
 		# 2.4 names: Dovecot 2.3 here cannot parse them; check the names themselves.
-		if grep -rqsE "^ssl_server_cert_file ?= ?$CERT\$" "$root/etc/dovecot" && ! grep -rqs '^ssl_cert' "$root/etc/dovecot"; then
+		if grep -rqsE "^(ssl_server_cert_file|[ \t]+cert_file) ?= ?$CERT\$" "$root/etc/dovecot" && ! grep -rqs '^ssl_cert' "$root/etc/dovecot"; then
 			ok "$name: Dovecot 2.4 names written (doveconf 2.3 cannot check 2.4 syntax)"
 		else fail "$name: Dovecot 2.4 names"; fi
 	fi

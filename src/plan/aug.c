@@ -140,15 +140,14 @@ static char *from_lf(char *text, struct line_ends e)
 }
 
 /* Stand-ins: a lens that reads a subset of another lens's files into the same tree at a fraction
- * of the cost (lenses/op25b_dovecot.aug: Dovecot files without blocks, 120 M -> 20 M instructions;
- * Op25b_Postfix_Master.lns_entries: master.cf without a leading orphan line, 122 M -> 85 M). A
+ * of the cost (Op25b_Postfix_Master.lns_entries: master.cf without a leading orphan line, 122 M ->
+ * 85 M; lenses/op25b_dovecot.aug needs none: it costs what its block-less stand-in did). A
  * file the stand-in cannot read goes to the full lens, and a tree is always written back by the
  * lens that read it (recorded under /op25b/lens<TREE>). */
 static const struct {
 	const char *lens, *fast;
 	char needs_none_of;           /* files with this byte are left to the full lens (0: none) */
 } stand_ins[] = {
-	{ "Dovecot.lns", "Op25b_Dovecot.lns", '{' },
 	{ "Op25b_Postfix_Master.lns", "Op25b_Postfix_Master.lns_entries", 0 },
 };
 

@@ -4,28 +4,42 @@
 #include <sys/stat.h>
 
 #include "aug.h"
+#include "dlopen-augeas.h"
 #include "rootfs.h"
 #include "util.h"
 
-/* Facts read from dovecot.conf's lines without parsing it (2.4's syntax defeats the lens):
- * 2.4 requires "dovecot_config_version" as its first setting; the stock file includes conf.d. */
+/* Facts read from dovecot.conf's lines: 2.4 requires "dovecot_config_version" as its first
+ * setting; the stock file includes conf.d; a file may set ssl itself after that include, and
+ * then its settings win over conf.d's (Dovecot: the last one read wins). */
 struct dovecot_facts {
 	bool v24;
 	bool includes_confd;
-	bool ssl_after_include; /* dovecot.conf sets ssl_server* after including conf.d */
+	bool ssl_after_include; /* dovecot.conf sets ssl, ssl_* or ssl_server { } after including conf.d */
 };
 
 static void scan_main(const char *text, struct dovecot_facts *f)
 {
+	int depth = 0; /* of blocks: only top-level lines count ("local_name x { ssl_cert = ... }" does not) */
 	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		while (*l == ' ' || *l == '\t')
 			l++;
-		size_t n = strcspn(l, "\n");
+		size_t n = strcspn(l, "\r\n");
+		const char *hash = memchr(l, '#', n);
+		size_t end = hash ? (size_t)(hash - l) : n;
+		while (end > 0 && (l[end - 1] == ' ' || l[end - 1] == '\t'))
+			end--;
+		bool top = depth == 0;
+		if (end > 0 && l[0] == '}')
+			depth -= depth > 0;
+		else if (end > 0 && l[end - 1] == '{' && !memchr(l, '=', end))
+			depth++;
+		if (!top)
+			continue;
 		if (strncmp(l, "dovecot_config_version", 22) == 0)
 			f->v24 = true;
 		if (strncmp(l, "!include", 8) == 0 && memmem(l, n, "conf.d/*.conf", 13))
 			f->includes_confd = true;
-		else if (f->includes_confd && strncmp(l, "ssl_server", 10) == 0)
+		else if (f->includes_confd && strncmp(l, "ssl", 3) == 0 && strchr(" \t=_{", l[3]))
 			f->ssl_after_include = true;
 	}
 }
@@ -42,46 +56,96 @@ static int regular_file(const char *root, const char *path)
 	return 1;
 }
 
+/* The first node of F's tree matching EXPR (relative to the tree; malloc'd), or NULL. */
+static int first_match(struct conf_set *s, struct conf_file *f, const char *expr, char **out)
+{
+	_cleanup_free_ char *q = strdup_printf("%s/%s", f->tree, expr);
+	char **m = NULL;
+	*out = NULL;
+	if (!q)
+		return -ENOMEM;
+	int n = sym_aug_match(s->aug, q, &m);
+	if (n < 0)
+		return log_err(-EINVAL, "Augeas match %s failed", expr);
+	if (n > 0 && !(*out = strdup(m[0] + strlen(f->tree) + 1)))
+		n = -ENOMEM;
+	for (int i = 0; i < (n > 0 ? n : 0); i++)
+		free(m[i]);
+	free(m);
+	return n < 0 ? n : 0;
+}
+
+/* Set KEY to VALUE at the top level of F. A new setting goes right after its commented-out
+ * default ("#ssl = yes") when the file has one; else before the first filter block (Dovecot 2.3
+ * warns that a global setting after "local_name x {" or "protocol imap {" does not reach into
+ * it); else last. */
+static int set_near_default(struct conf_set *s, struct conf_file *f, const char *key, const char *value)
+{
+	bool present;
+	const char *cur;
+	int r = conf_get(s, f, key, &present, &cur);
+	if (r < 0)
+		return r;
+	if (!present) {
+		_cleanup_free_ char *expr = strdup_printf("#comment[. =~ regexp('%s[ \t]*=.*')][last()]", key);
+		_cleanup_free_ char *at = NULL;
+		bool before = false;
+		if (!expr)
+			return -ENOMEM;
+		if ((r = first_match(s, f, expr, &at)) < 0)
+			return r;
+		if (!at) {
+			if ((r = first_match(s, f, "*[label() =~ regexp('local|local_name|remote|protocol')][1]", &at)) < 0)
+				return r;
+			before = true;
+		}
+		if (at && (r = conf_insert(s, f, at, before, key)) < 0)
+			return r;
+	}
+	return conf_set(s, f, key, value);
+}
+
 static int set_cert_key(struct conf_set *s, struct conf_file *f, bool v24, const char *cert, const char *key)
 {
 	int r;
+	bool present;
+	const char *v;
 	if (v24) {
 		/* 2.4 refuses the old names ("Unknown setting"): they go, journaled. */
 		if ((r = conf_remove(s, f, "ssl_cert")) < 0 || (r = conf_remove(s, f, "ssl_key")) < 0)
 			return r;
-		if ((r = conf_set(s, f, "ssl_server_cert_file", cert)) < 0)
+		/* "ssl_server { cert_file = ... }" and "ssl_server_cert_file = ..." are the same
+		 * setting: the block is edited where it is, and flat names present get the same value. */
+		if ((r = conf_get(s, f, "ssl_server[count(#name) = 0]", &present, &v)) < 0)
 			return r;
-		return conf_set(s, f, "ssl_server_key_file", key);
+		if (present) {
+			if ((r = conf_set(s, f, "ssl_server[count(#name) = 0][last()]/cert_file", cert)) < 0 ||
+			    (r = conf_set(s, f, "ssl_server[count(#name) = 0][last()]/key_file", key)) < 0)
+				return r;
+			if ((r = conf_get(s, f, "ssl_server_cert_file", &present, &v)) < 0 ||
+			    (present && (r = conf_set(s, f, "ssl_server_cert_file", cert)) < 0))
+				return r;
+			if ((r = conf_get(s, f, "ssl_server_key_file", &present, &v)) < 0 ||
+			    (present && (r = conf_set(s, f, "ssl_server_key_file", key)) < 0))
+				return r;
+			return 0;
+		}
+		if ((r = set_near_default(s, f, "ssl_server_cert_file", cert)) < 0)
+			return r;
+		return set_near_default(s, f, "ssl_server_key_file", key);
 	}
 	_cleanup_free_ char *c = strdup_printf("<%s", cert), *k = strdup_printf("<%s", key);
 	if (!c || !k)
 		return -ENOMEM;
-	if ((r = conf_set(s, f, "ssl_cert", c)) < 0)
+	if ((r = set_near_default(s, f, "ssl_cert", c)) < 0)
 		return r;
-	return conf_set(s, f, "ssl_key", k);
-}
-
-/* The drop-in is op25b's own file, written whole. Its text is checked with the Dovecot lens, so a
- * value can never break the syntax. (The stock lens also cannot start from an empty file.) */
-static int plan_dropin(struct conf_set *s, const char *path, const char *cert, const char *key)
-{
-	_cleanup_free_ char *text = strdup_printf("# Written by op25b (apply --mode=smtps); 'op25b revert' removes it.\n"
-						  "ssl_server_cert_file = %s\n"
-						  "ssl_server_key_file = %s\n", cert, key);
-	if (!text)
-		return -ENOMEM;
-	int r = conf_set_augeas(s);
-	if (r < 0 || (r = aug_parse_text(s->aug, DOVECOT_LENS, text, "/op25b/dropin", path)) < 0)
-		return r;
-	sym_aug_rm(s->aug, "/op25b/dropin");
-	return conf_open_whole(s, path, 0644, TAKE_PTR(text));
+	return set_near_default(s, f, "ssl_key", k);
 }
 
 int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *cert, const char *key, bool *found)
 {
 	_cleanup_free_ char *main_path = strdup_printf("%s/dovecot.conf", dovecot_dir);
 	_cleanup_free_ char *ssl_path = strdup_printf("%s/conf.d/10-ssl.conf", dovecot_dir);
-	_cleanup_free_ char *dropin = strdup_printf("%s/" DOVECOT_DROPIN, dovecot_dir);
 	_cleanup_free_ char *host_main = NULL, *text = NULL;
 	struct dovecot_facts facts = { 0 };
 	struct conf_file *f;
@@ -89,7 +153,7 @@ int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *ce
 	int r;
 
 	*found = false;
-	if (!main_path || !ssl_path || !dropin || !(host_main = path_under_root(s->root, main_path)))
+	if (!main_path || !ssl_path || !(host_main = path_under_root(s->root, main_path)))
 		return -ENOMEM;
 	r = root_read_file(s->root, main_path, false, &text, &len, NULL);
 	if (r == -ENOENT) {
@@ -101,37 +165,37 @@ int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *ce
 	*found = true;
 	scan_main(text, &facts);
 
-	if ((r = regular_file(s->root, ssl_path)) < 0)
-		return r;
-	const char *target = r ? ssl_path : main_path;
-	r = conf_open_try(s, target, DOVECOT_LENS, &f);
-	if (r == -EBADMSG && facts.v24 && facts.includes_confd) {
-		/* 2.4 block syntax: leave the file alone and add a drop-in that the conf.d include picks
-		 * up last. "ssl" itself is not written there: 2.4 defaults to yes, and the file we
-		 * cannot read may say "required", which must not be lowered. */
-		/* Later settings win in 2.4: a drop-in would lose against these. */
-		if (facts.ssl_after_include)
-			return log_err(-EINVAL, "%s: sets ssl_server after including conf.d, in 2.4 block syntax that "
-						"op25b cannot edit: set cert_file = %s and key_file = %s there by hand",
-				       host_main, cert, key);
-		log_info("Dovecot: %s uses 2.4 block syntax; writing %s instead", target, dropin);
-		return plan_dropin(s, dropin, cert, key);
-	}
-	if (r == -EBADMSG) /* parse again, this time saying where and why */
-		return conf_open(s, target, DOVECOT_LENS, true, &f);
-	if (r < 0)
+	int r_ssl = regular_file(s->root, ssl_path);
+	if (r_ssl < 0)
+		return r_ssl;
+	/* Where the settings take effect: dovecot.conf's own after its conf.d include win. */
+	const char *target = r_ssl && !(facts.includes_confd && facts.ssl_after_include) ? ssl_path : main_path;
+	if (facts.ssl_after_include)
+		log_info("Dovecot: %s sets ssl after including conf.d: edited there", host_main);
+	if ((r = conf_open(s, target, DOVECOT_LENS, true, &f)) < 0)
 		return r;
 
 	bool present;
 	const char *ssl;
 	if ((r = conf_get(s, f, "ssl", &present, &ssl)) < 0)
 		return r;
-	if (!present || !(streq(ssl, "required") || streq(ssl, "yes")))
-		if ((r = conf_set(s, f, "ssl", "yes")) < 0)
+	if (!present && target == main_path && r_ssl) {
+		/* dovecot.conf sets the certificate after conf.d but not ssl: 10-ssl.conf's ssl counts. */
+		struct conf_file *c;
+		if ((r = conf_open(s, ssl_path, DOVECOT_LENS, true, &c)) < 0 || (r = conf_get(s, c, "ssl", &present, &ssl)) < 0)
 			return r;
-	/* A 2.4 file that the lens can read (flat names) is recognised by its names too. */
+		if (!present)
+			ssl = "yes"; /* Dovecot's default */
+		present = true;
+	}
+	if (!present || !(streq(ssl, "required") || streq(ssl, "yes")))
+		if ((r = set_near_default(s, f, "ssl", "yes")) < 0)
+			return r;
+	/* A 2.4 file is also recognised by its names. */
 	bool v24 = facts.v24;
 	if (!v24 && conf_get(s, f, "ssl_server_cert_file", &present, &ssl) == 0 && present)
+		v24 = true;
+	if (!v24 && conf_get(s, f, "ssl_server[count(#name) = 0]", &present, &ssl) == 0 && present)
 		v24 = true;
 	return set_cert_key(s, f, v24, cert, key);
 }

@@ -43,7 +43,7 @@ static bool names_path(const char *text, const char *path)
 			len = (size_t)(hash - l);
 		for (const char *p = l; (p = memmem(p, len - (size_t)(p - l), path, n)); p++) {
 			char before = p > l ? p[-1] : ' ', after = p + n < l + len ? p[n] : ' ';
-			if (strchr(" \t\"=", before) && strchr(" \t\"{", after))
+			if (strchr(" \t\"=", before) && strchr(" \t\"{\r", after))
 				return true;
 			if ((size_t)(p + 1 - l) >= len)
 				break;
@@ -102,7 +102,7 @@ static bool dir_exists(const char *root, const char *path)
 }
 
 /* op25b's own drop-in, written whole from checked words (safe_path, plain_word); doveconf judges
- * it after the write. (The stock lens cannot check it: it refuses a '.' in a block's name.) */
+ * it after the write. */
 static int plan_dropin(struct conf_set *s, const char *path, const char *listener, const char *owner)
 {
 	char *text = strdup_printf("# Written by op25b (apply); 'op25b revert' removes it.\n"
@@ -118,16 +118,13 @@ static int plan_dropin(struct conf_set *s, const char *path, const char *listene
 }
 
 /* The listener inside dovecot.conf's (last) "service auth" block, made when missing. Every node is
- * a recorded edit, so revert takes out exactly what was added. False in *ok when the lens cannot
- * read the file (Dovecot 2.4 block syntax). */
+ * a recorded edit, so revert takes out exactly what was added. False in *ok when the file cannot
+ * be edited. */
 static int plan_in_main(struct conf_set *s, const char *path, const char *listener, const char *owner, bool *ok)
 {
 	struct conf_file *f = conf_find(s, path);
 	int r;
 	*ok = false;
-	/* The lens's block names: letters, digits, '/', '_' and '-' only. */
-	if (strspn(listener, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_-") != strlen(listener))
-		return 0;
 	if (!f) {
 		r = conf_open_try(s, path, DOVECOT_LENS, &f);
 		if (r == -EBADMSG)
@@ -139,14 +136,16 @@ static int plan_in_main(struct conf_set *s, const char *path, const char *listen
 	}
 	bool present;
 	const char *v;
-	if ((r = conf_get(s, f, "service[. = 'auth']", &present, &v)) < 0)
+	/* A block's argument is its "#name" node (lenses/op25b_dovecot.aug). */
+	if ((r = conf_get(s, f, "service[#name = 'auth']", &present, &v)) < 0)
 		return r;
-	if (!present && (r = conf_set(s, f, "service[. = 'auth']", "auth")) < 0)
+	if (!present && (r = conf_set(s, f, "service[#name = 'auth']/#name", "auth")) < 0)
 		return r;
-	_cleanup_free_ char *l = strdup_printf("service[. = 'auth'][last()]/unix_listener[. = '%s']", listener);
-	if (!l)
+	_cleanup_free_ char *l = strdup_printf("service[#name = 'auth'][last()]/unix_listener[#name = '%s']", listener);
+	_cleanup_free_ char *ln = l ? strdup_printf("%s/#name", l) : NULL;
+	if (!ln)
 		return -ENOMEM;
-	if ((r = conf_set(s, f, l, listener)) < 0)
+	if ((r = conf_set(s, f, ln, listener)) < 0)
 		return r;
 	const char *settings[][2] = { { "mode", "0660" }, { "user", owner }, { "group", owner } };
 	for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
