@@ -39,8 +39,15 @@ op25b: $(B)/op25b
 $(B)/op25b: $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The paths and version compiled in: `make install PREFIX=/usr` after a plain `make` rebuilds with
+# the new LENSDIR instead of installing a binary that looks in /usr/local (the stamp changes only
+# when they do).
+BUILD_PATHS := $(VERSION) $(LENSDIR) $(SYSCONFDIR)
+$(B)/paths.stamp: FORCE | $(B)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(BUILD_PATHS)" ] || echo "$(BUILD_PATHS)" > $@
+
 # -MMD -MP: each object depends on the headers it really includes (build/**/*.d).
-$(B)/%.o: src/%.c | $(B)
+$(B)/%.o: src/%.c $(B)/paths.stamp | $(B)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -96,10 +103,19 @@ install: op25b
 	test -e $(DESTDIR)$(SYSCONFDIR)/op25b/op25b.conf || \
 	    install -m 600 etc/op25b.conf $(DESTDIR)$(SYSCONFDIR)/op25b/op25b.conf
 
+# What install put there, except the configuration file (it may hold the admin's settings).
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/op25b $(DESTDIR)$(MANDIR)/man8/op25b.8 $(DESTDIR)$(MANDIR)/man5/op25b.conf.5 \
+	    $(DESTDIR)$(BASHCOMPDIR)/op25b
+	rm -f $(addprefix $(DESTDIR)$(LENSDIR)/,$(notdir $(wildcard lenses/*.aug)))
+	-rmdir $(DESTDIR)$(LENSDIR) $(DESTDIR)$(DATADIR)/op25b 2>/dev/null
+
 clean:
 	rm -rf $(B) op25b
 
-.PHONY: all units deps check demo install clean dist rpm rpmlint lens-check print-incflags check-unit check-quick
+FORCE:
+
+.PHONY: all units deps check demo install uninstall clean FORCE dist rpm rpmlint lens-check print-incflags check-unit check-quick
 
 # ---- Packaging: configuration file, man pages, completion, tarball, RPM ----
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions

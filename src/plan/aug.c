@@ -13,8 +13,9 @@ const char *lens_dir(char *buf, size_t size)
 		char *slash = strrchr(exe, '/');
 		if (slash) {
 			*slash = '\0';
-			/* ./op25b or build/op25b in the source tree */
-			static const char *const rel[] = { "lenses", "../lenses" };
+			/* ./op25b or build/op25b in the source tree; PREFIX/sbin/op25b installed with its
+			 * lenses in PREFIX/share/op25b/lenses, whatever PREFIX it was built for. */
+			static const char *const rel[] = { "lenses", "../lenses", "../share/op25b/lenses" };
 			for (unsigned i = 0; i < ELEMENTSOF(rel); i++) {
 				char probe[PATH_MAX + 64];
 				snprintf(buf, size, "%s/%s", exe, rel[i]);
