@@ -5,15 +5,15 @@
 _op25b_opts()
 {
     local common='--root= --postfix-dir= --dovecot-dir= --state-dir= --config= --dry-run
-        --no-restart --no-firewall --timeout= --quiet --verbose --help --version'
+        --no-restart --no-firewall --timeout= --json --quiet --verbose --help --version'
     case $1 in
         apply) echo "--mode= --domain= --cert= --key= --relayhost= --relay-user=
             --relay-password-file= --relay-password-stdin --mechanisms= --password-map=
             --zone= $common" ;;
         revert) echo "--mode= --zone= $common" ;;
-        status) echo "--json $common" ;;
+        status | log) echo "$common" ;;
         probe) echo '--json --timeout= --quiet --verbose --help' ;;
-        verify) echo "--host= --send-test= --user= --password-file= --password-stdin --json $common" ;;
+        verify) echo "--host= --send-test= --user= --password-file= --password-stdin $common" ;;
         *) echo '--help --version' ;;
     esac
 }
@@ -32,7 +32,7 @@ _op25b()
 
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            apply | revert | status | probe | verify) verb=${COMP_WORDS[i]}; break ;;
+            apply | revert | status | probe | verify | log) verb=${COMP_WORDS[i]}; break ;;
         esac
     done
 
@@ -64,7 +64,7 @@ _op25b()
     fi
 
     if [[ -z $verb && $cur != -* ]]; then
-        _op25b_reply -W 'apply revert status probe verify' -- "$cur"
+        _op25b_reply -W 'apply revert status probe verify log' -- "$cur"
     elif [[ $cur == -* ]]; then
         _op25b_reply -W "$(_op25b_opts "$verb")" -- "$cur"
         [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null

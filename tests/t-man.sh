@@ -54,7 +54,7 @@ check "op25b.8: the short options -n -q -v -h${missing:+ (missing:$missing)}" te
 for s in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS "EXIT STATUS" ENVIRONMENT FILES SECURITY EXAMPLES "SEE ALSO"; do
 	check "op25b.8: section $s" has8 "^$s\$"
 done
-for v in "apply --mode=smtps" "apply --mode=submission" revert status "probe HOST\[:PORT\]" verify; do
+for v in "apply --mode=smtps" "apply --mode=submission" revert status "probe HOST\[:PORT\]" verify log; do
 	check "op25b.8: the verb '$v' has its own subsection" has8 "^   $v\$"
 done
 check "op25b.8: synopsis of apply smtps as in the contract" \
@@ -113,7 +113,7 @@ if command -v bash >/dev/null 2>&1; then
 		bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _op25b; echo "${COMPREPLY[*]}"' \
 			_ "$COMP" "$@"
 	}
-	check "completion: verbs" test "$(complete_words op25b '')" = "apply revert status probe verify"
+	check "completion: verbs" test "$(complete_words op25b '')" = "apply revert status probe verify log"
 	check "completion: --mode=<TAB> gives the modes" test "$(complete_words op25b apply --mode = '')" = "smtps submission"
 	check "completion: --mode=su<TAB>" test "$(complete_words op25b revert --mode = su)" = "submission"
 	check "completion: apply --relay-password-<TAB>" \

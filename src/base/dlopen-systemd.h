@@ -19,7 +19,8 @@
 	X(sd_journal_add_disjunction) X(sd_journal_add_match) X(sd_journal_close) \
 	X(sd_journal_flush_matches) X(sd_journal_get_data) X(sd_journal_get_fd) \
 	X(sd_journal_get_realtime_usec) X(sd_journal_open) X(sd_journal_previous) \
-	X(sd_journal_seek_tail) X(sd_journal_wait) X(sd_id128_get_boot) X(sd_id128_to_string)
+	X(sd_journal_seek_tail) X(sd_journal_wait) X(sd_id128_get_boot) X(sd_id128_to_string) \
+	X(sd_journal_sendv) X(sd_journal_next) X(sd_journal_seek_realtime_usec)
 
 #define SYSTEMD_DECLARE_SYM(name) extern typeof(name) *sym_##name;
 SYSTEMD_SYMBOLS(SYSTEMD_DECLARE_SYM)

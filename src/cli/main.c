@@ -16,6 +16,7 @@ static const struct {
 	{ "status", verb_status },
 	{ "probe", verb_probe },
 	{ "verify", verb_verify },
+	{ "log", verb_log },
 };
 
 int main(int argc, char **argv)

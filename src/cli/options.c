@@ -42,6 +42,7 @@ void usage(FILE *f)
 	      "  op25b verify [--host=ADDR] [--json]    check over the network what was applied\n"
 	      "  op25b verify --send-test=ADDR --user=NAME (--password-file=FILE | --password-stdin)\n"
 	      "                                         also submit a test message on 587 and follow it\n"
+	      "  op25b log [--json] [OPTIONS]           the runs that changed something, and their options\n"
 	      "\n"
 	      "Make a mail server work behind an ISP that blocks outbound port 25.\n"
 	      "\n"
@@ -64,7 +65,7 @@ void usage(FILE *f)
 	      "  --password-file=FILE      verify --send-test: that user's password (a root-only file)\n"
 	      "  --password-stdin          verify --send-test: read that password from standard input\n"
 	      "  --timeout=SECONDS         limit for network and service operations (default 90)\n"
-	      "  --json                    machine-readable output (status, probe)\n"
+	      "  --json                    one JSON object on stdout (every verb; see op25b(8))\n"
 	      "  -q, --quiet               print errors only\n"
 	      "  -v, --verbose             print details\n"
 	      "  -h, --help                show this help\n"
@@ -116,7 +117,7 @@ static const struct option long_options[] = {
 	{ 0 }
 };
 
-static const char *const verbs[] = { "apply", "revert", "status", "probe", "verify" };
+static const char *const verbs[] = { "apply", "revert", "status", "probe", "verify", "log" };
 
 /* Replace *slot with a copy of VALUE; a repeated option keeps the last value, as getopt users expect. */
 static int set_str(char **slot, const char *value)

@@ -2,8 +2,11 @@
 #include "report.h"
 
 #include <sys/mman.h>
+#include <time.h>
 
+#include "audit.h"
 #include "firewall.h"
+#include "history.h"
 #include "txn.h"
 #include "util.h"
 
@@ -177,13 +180,75 @@ void report_diff(struct report *r, const struct conf_set *s)
 	report_set(r, "diff", js_stringn(text, len));
 }
 
+/* The options of the run as the history keeps them, named as on the command line: paths and
+ * names, never a secret (of the relay password only where it came from). */
+static json_t *options_json(const struct options *o)
+{
+	json_t *x = json_object();
+	const struct { const char *key, *value; } v[] = {
+		{ "domain", o->domain }, { "cert", o->cert }, { "key", o->key }, { "relayhost", o->relayhost },
+		{ "relay-user", o->relay_user }, { "mechanisms", o->mechanisms }, { "password-map", o->password_map },
+		{ "relay-password-file", o->relay_password_file }, { "zone", o->zone }, { "config", o->config },
+		{ "postfix-dir", streq(o->postfix_dir, "/etc/postfix") ? NULL : o->postfix_dir },
+		{ "dovecot-dir", streq(o->dovecot_dir, "/etc/dovecot") ? NULL : o->dovecot_dir },
+	};
+	for (size_t i = 0; x && i < ELEMENTSOF(v); i++)
+		if (v[i].value && js_set_str(x, v[i].key, v[i].value) < 0)
+			goto fail;
+	if (x && ((o->relay_password_stdin && js_set_bool(x, "relay-password-stdin", true) < 0) ||
+		  (o->no_restart && js_set_bool(x, "no-restart", true) < 0) ||
+		  (o->no_firewall && js_set_bool(x, "no-firewall", true) < 0) ||
+		  (o->root_given && js_set_str(x, "root", o->root) < 0)))
+		goto fail;
+	return x;
+fail:
+	json_decref(x);
+	return NULL;
+}
+
+/* A run that changed something, or failed trying, is recorded: the systemd journal (audit.c) and
+ * op25b's history (history.c, for `op25b log`). */
+static void record(const struct report *r, const json_t *o, int exit_status)
+{
+	const char *verb = json_string_value(json_object_get(o, "verb"));
+	bool changed = json_is_true(json_object_get(o, "changed"));
+	if (r->opt->dry_run || !(streq(verb, "apply") || streq(verb, "revert") || streq(verb, "reload-certs")) ||
+	    !(changed || exit_status == EXIT_FAIL))
+		return;
+	audit_log(o);
+
+	_cleanup_json_ json_t *e = json_object();
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	static const char *const keep[] = { "verb", "modes", "changed", "exit", "files", "units", "firewall" };
+	if (!e || js_set_str(e, "time", when) < 0)
+		return;
+	for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
+		json_t *v = json_object_get(o, keep[i]);
+		if (v && json_object_set(e, keep[i], v) < 0)
+			return;
+	}
+	if (js_set(e, "options", options_json(r->opt)) < 0)
+		return;
+	/* The edits' values stay in the journal's transaction; the history names the files. */
+	json_t *files = json_object_get(e, "files");
+	if (files && json_object_set_new(e, "files", json_deep_copy(files)) == 0)
+		for (size_t i = 0; i < json_array_size(json_object_get(e, "files")); i++)
+			json_object_del(json_array_get(json_object_get(e, "files"), i), "edits");
+	history_append(r->opt->root, r->opt->state_dir, e);
+}
+
 int report_end(struct report *r, int exit_status)
 {
 	_cleanup_json_ json_t *o = TAKE_PTR(r->o);
-	if (!r->opt->json)
-		return exit_status;
 	if (o && !r->enomem)
 		r->enomem = js_set_int(o, "exit", exit_status) < 0;
+	if (o && !r->enomem)
+		record(r, o, exit_status);
+	if (!r->opt->json)
+		return exit_status;
 	if (!o || r->enomem)
 		return log_err(EXIT_FAIL, "--json: out of memory making the report");
 	_cleanup_fclose_ FILE *f = fdopen(dup(r->opt->json_fd), "w");

@@ -7,3 +7,4 @@ int verb_revert(const struct options *o);
 int verb_status(const struct options *o);
 int verb_probe(const struct options *o);
 int verb_verify(const struct options *o);
+int verb_log(const struct options *o);

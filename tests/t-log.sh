@@ -1,0 +1,77 @@
+#!/bin/bash
+# The audit trail: every apply/revert that changed something is recorded in op25b's history
+# (op25b log, --json) with time, verb, modes, files, result and options, never a secret; nothing is
+# recorded for a no-change re-apply or a dry run; each record also goes to the systemd journal with
+# structured fields (checked against a real journald in the systemd harness, tests/lib/sysd.sh).
+. "$(dirname "$0")/lib/testlib.sh"
+
+CERT=$PKI/fullchain.pem KEY=$PKI/privkey.pem
+make_pki "$PKI"
+OUT=$SCRATCH/out
+J() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$OUT" "$1"; }
+
+root=$(new_root debian12)
+"$OP25B" log --root="$root" >"$OUT" 2>&1; rc=$?
+check "log with no state dir: exit 0, says nothing was recorded" bash -c "[ $rc = 0 ] && grep -q 'no run of op25b recorded' '$OUT'"
+
+A=(apply --mode=smtps --root="$root" --cert="$CERT" --key="$KEY" -q)
+"$OP25B" "${A[@]}" --dry-run >/dev/null
+"$OP25B" "${A[@]}"; "$OP25B" "${A[@]}"
+printf 'isp-secret-pw-9\n' > "$root/pw"; chmod 600 "$root/pw"
+"$OP25B" apply -q --mode=submission --root="$root" --relayhost='[isp.example]:587' --relay-user=homeuser \
+	--relay-password-file=/pw --mechanisms=PLAIN --no-firewall
+"$OP25B" revert -q --root="$root" --mode=submission
+"$OP25B" log --root="$root" >"$OUT" 2>&1; rc=$?
+sed 's/^/#   /' "$OUT"
+check "log: exit 0, three runs (the dry run and the no-change re-apply are not runs that changed anything)" \
+	bash -c "[ $rc = 0 ] && [ \$(grep -c '^20[0-9-]*T[0-9:]*Z ' '$OUT') = 3 ]"
+check "log: the apply, its mode, result, files and options" \
+	bash -c "grep -q '^20.*Z apply smtps: ok' '$OUT' && grep -q '  changed /etc/postfix/main.cf' '$OUT' && grep -q -- '--cert=$CERT --key=$KEY' '$OUT'"
+check "log: the submission apply with its relay options and where the password came from" \
+	grep -q -- "--relayhost=\[isp.example\]:587 --relay-user=homeuser --mechanisms=PLAIN --relay-password-file=/pw" "$OUT"
+check "log: the revert" grep -q '^20.*Z revert submission: ok' "$OUT"
+check "neither log nor the history file holds the password" \
+	bash -c "! grep -rq isp-secret-pw-9 '$OUT' '$root/var/lib/op25b/history'"
+check "the history file is 0600" test "$(stat -c %a "$root/var/lib/op25b/history")" = 600
+"$OP25B" log --root="$root" --json >"$OUT" 2>/dev/null
+check "log --json: entries with time, verb, modes, exit, options" \
+	J 'len(d["entries"]) == 3 and d["entries"][0]["verb"] == "apply" and d["entries"][0]["modes"] == ["smtps"] and d["entries"][0]["exit"] == 0 and d["entries"][0]["options"]["cert"] == "'"$CERT"'" and d["entries"][2]["verb"] == "revert"'
+printf 'garbage\n' >> "$root/var/lib/op25b/history"
+"$OP25B" log --root="$root" >"$OUT" 2>&1; rc=$?
+check "log: a broken line is skipped with FILE:LINE" bash -c "[ $rc = 0 ] && grep -q 'history:4: not a history record' '$OUT'"
+
+# ---- the systemd journal: a real journald inside the harness ----
+SYSD=$TOP/tests/lib/sysd.sh S=$SCRATCH/sysd started=0
+if [ "$(id -u)" != 0 ]; then skip "journal record: not root"; finish; exit; fi
+why=$("$SYSD" check 2>&1) || { skip "journal record: systemd harness cannot run here: ${why#no: }"; finish; exit; }
+cleanup() { [ "$started" = 1 ] && "$SYSD" stop "$S" >/dev/null 2>&1; cleanup_scratch; }
+trap cleanup EXIT
+if "$SYSD" start "$S" >"$SCRATCH/start.log" 2>&1; then started=1; ok "harness: systemd booted"
+else started=1; tail -5 "$SCRATCH/start.log"; fail "harness: systemd booted"; finish; exit; fi
+X() { timeout 100 "$SYSD" exec "$S" "$@"; }
+install -d "$S/run/op25b/bin" && install -m 755 "$OP25B" "$S/run/op25b/bin/op25b" && cp -a "$TOP/lenses" "$S/run/op25b/bin/"
+r2=/run/op25b/root; mkdir -p "$S$r2"; cp -a "$TOP/fixtures/debian12/." "$S$r2/"
+mkdir -p "$S$r2$PKI" && cp -a "$PKI/." "$S$r2$PKI/"
+X /run/op25b/bin/op25b apply -q --mode=smtps --root="$r2" --cert="$CERT" --key="$KEY"; rc=$?
+check "inside: apply exit 0" test $rc = 0
+ID=5b0c3e1a9f2d4c7e8a61d2f0b39e4a17
+X journalctl --sync >/dev/null 2>&1
+X journalctl -o json --no-pager MESSAGE_ID=$ID >"$OUT" 2>&1
+sed 's/^/#   /' "$OUT" | cut -c1-300
+check "journal: one record with MESSAGE_ID, verb, mode, files, edits, version, result" python3 - "$OUT" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+assert len(recs) == 1, recs
+d = recs[0]
+files = d["OP25B_FILE"] if isinstance(d["OP25B_FILE"], list) else [d["OP25B_FILE"]]
+assert d["OP25B_VERB"] == "apply" and d["OP25B_MODE"] == "smtps" and d["OP25B_RESULT"] == "ok", d
+assert "changed /etc/postfix/main.cf" in files and int(d["OP25B_EDITS"]) >= 5, d
+assert d["OP25B_VERSION"] and d["SYSLOG_IDENTIFIER"] == "op25b" and d["PRIORITY"] == "5", d
+assert d["MESSAGE"].startswith("apply smtps: done"), d
+PY
+X /run/op25b/bin/op25b apply -q --mode=smtps --root="$r2" --cert="$CERT" --key="$KEY"
+X /run/op25b/bin/op25b revert -q --root="$r2"
+X journalctl --sync >/dev/null 2>&1
+n=$(X journalctl -o cat --no-pager MESSAGE_ID=$ID | grep -c .)
+check "journal: the no-change re-apply left no record, the revert one (2 in all)" test "$n" = 2
+finish
