@@ -17,8 +17,12 @@ postfix_ok() { # ROOT: 465 served by one smtpd in wrapper mode, our certificate 
 	local svc
 	svc=$(postconf -c "$1/etc/postfix" -M 2>&1 | awk '$2 == "inet" && ($1 ~ /(^|:)(smtps|submissions|465)$/)')
 	[ "$(printf '%s\n' "$svc" | grep -c .)" = 1 ] || { echo "  465 services: $svc"; return 1; }
-	case $svc in *"-o smtpd_tls_wrappermode=yes"*) ;; *) echo "  $svc"; return 1;; esac
-	[ "$(pf "$1" smtpd_tls_cert_file)" = "$CERT" ] && [ "$(pf "$1" smtpd_tls_key_file)" = "$KEY" ]
+	case $svc in *"-o smtpd_tls_wrappermode=yes"*"-o smtpd_sasl_auth_enable=yes"*) ;; *) echo "  $svc"; return 1;; esac
+	if [ -n "$(pf "$1" smtpd_tls_chain_files)" ]; then
+		[ "$(pf "$1" smtpd_tls_chain_files)" = "$KEY, $CERT" ]
+	else
+		[ "$(pf "$1" smtpd_tls_cert_file)" = "$CERT" ] && [ "$(pf "$1" smtpd_tls_key_file)" = "$KEY" ]
+	fi
 }
 dovecot_ok() { # ROOT: doveconf reads it without a warning, ssl on with the new certificate
 	local conf=$1/etc/dovecot/dovecot.conf
@@ -89,6 +93,41 @@ cycle "main.cf: duplicate parameters (postconf: overriding earlier entry)" "$roo
 root=$(new_root debian12)
 sed -i '1a config_directory = /etc/postfix' "$root/etc/postfix/main.cf"
 cycle "main.cf: config_directory = /etc/postfix" "$root"
+
+# --- 1. smtpd_tls_chain_files in effect: it is edited (in main.cf and the 465 service's -o),
+# not the cert/key pair Postfix then ignores
+root=$(new_root realworld/chain-files)
+cycle "smtpd_tls_chain_files" "$root"
+smtps "$root"
+check "smtpd_tls_chain_files: main.cf's and the service's override name the new key and certificate" \
+	eval '[ "$(pf "$root" smtpd_tls_chain_files)" = "$KEY, $CERT" ] &&
+	      postconf -c "$root/etc/postfix" -P submissions/inet/smtpd_tls_chain_files | grep -qx "submissions/inet/smtpd_tls_chain_files = $KEY,$CERT" &&
+	      [ "$(pf "$root" smtpd_tls_cert_file)" = /etc/ssl/certs/ssl-cert-snakeoil.pem ]'
+
+# --- 2. services named by port or host:port: the one there is adjusted, no second one on the port
+root=$(new_root realworld/by-port)
+cycle "465 named by its port number" "$root"
+smtps "$root"
+check "465 by port: no submissions/smtps service enabled beside it" \
+	eval '! postconf -c "$root/etc/postfix" -M 2>/dev/null | grep -Eq "^(submissions|smtps) "'
+check "465 by port: its own options kept, op25b's added" \
+	eval 'postconf -c "$root/etc/postfix" -P 465/inet/smtpd_client_restrictions 2>/dev/null | grep -q permit_sasl_authenticated,reject &&
+	      postconf -c "$root/etc/postfix" -P 465/inet/smtpd_relay_restrictions 2>/dev/null | grep -q "= permit_sasl_authenticated,reject"'
+root=$(new_root realworld/by-port)
+orig=$SCRATCH/orig.byport; rm -rf "$orig"; cp -a "$root" "$orig"
+mkdir -p "$root/etc/op25b"; printf 'pw\n' > "$root/etc/op25b/relay.secret"; chmod 600 "$root/etc/op25b/relay.secret"
+out=$("$OP25B" apply -q --mode=submission --root="$root" --relayhost=smtp.isp.example.test --relay-user=u \
+	--relay-password-file=/etc/op25b/relay.secret --mechanisms=PLAIN --cert="$CERT" --key="$KEY" 2>&1); rc=$?
+check "587 by port: submission mode exit 0, one service on 587 (the one named 587)" \
+	eval '[ $rc = 0 ] && [ "$(postconf -c "$root/etc/postfix" -M 2>/dev/null | grep -Ec "^(submission|587) +inet")" = 1 ] &&
+	      postconf -c "$root/etc/postfix" -M 587/inet 2>/dev/null | grep -q smtpd_tls_auth_only=yes' || printf '%s\n' "$out"
+
+root=$(new_root realworld/by-host)
+cycle "465 named [::1]:465" "$root"
+out=$("$OP25B" apply --mode=smtps --root="$root" --cert="$CERT" --key="$KEY" 2>&1)
+check "[::1]:465: adjusted, not a second 465 service; the warning says it serves ::1 only" \
+	eval 'postconf -c "$root/etc/postfix" -M "[::1]:465/inet" 2>/dev/null | grep -q smtpd_sasl_auth_enable=yes &&
+	      printf "%s" "$out" | grep -q "bound to \[::1\] only"'
 
 # --- 8. Dovecot's full syntax (blocks of any name and argument, nested, quoted, commands inside)
 root=$(new_root realworld/dovecot-syntax)

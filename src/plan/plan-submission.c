@@ -265,6 +265,9 @@ int plan_submission(struct conf_set *s, const struct options *o, const struct tl
 	if ((r = conf_get(s, main_cf, "smtpd_tls_cert_file", &present, &cert)) < 0)
 		return r;
 	bool have_cert = present && !strempty(cert);
+	if (!have_cert && (r = conf_get(s, main_cf, "smtpd_tls_chain_files", &present, &cert)) < 0)
+		return r;
+	have_cert |= present && !strempty(cert);
 
 	static const char *const names[] = { "submission", NULL };
 	static const char *const after[] = { "smtp", NULL };
@@ -281,7 +284,10 @@ int plan_submission(struct conf_set *s, const struct options *o, const struct tl
 		{ "smtpd_tls_security_level", "encrypt", false },
 		{ "smtpd_tls_auth_only", "yes", false },
 	};
+	master_warn_host(s, master_cf, rel, 587);
 	if ((r = master_enable(s, master_cf, rel, opts, have_cert ? 5 : 3)) < 0)
+		return r;
+	if (tls->cert && (r = plan_tls_stanza(s, master_cf, rel, tls)) < 0)
 		return r;
 	if (!have_cert)
 		log_warn("no TLS certificate is configured: clients would send their passwords to port 587 in "

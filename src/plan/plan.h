@@ -14,6 +14,9 @@ void tls_paths_free(struct tls_paths *t);
 
 /* main.cf's server-side TLS keys (certificate, key, session cache, security level never lowered). */
 int plan_tls_server(struct conf_set *s, struct conf_file *main_cf, const struct tls_paths *tls);
+/* Service REL of master.cf (its "-o" smtpd_tls_cert_file, _key_file, _chain_files, when it has
+ * them) gets TLS's files too. */
+int plan_tls_stanza(struct conf_set *s, struct conf_file *master_cf, const char *rel, const struct tls_paths *tls);
 
 int plan_submission(struct conf_set *s, const struct options *o, const struct tls_paths *tls);
 int plan_smtps(struct conf_set *s, const struct options *o, const struct tls_paths *tls);

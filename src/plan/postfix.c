@@ -67,35 +67,95 @@ static bool has_child(struct conf_set *s, struct conf_file *m, const char *rel, 
 	return p && sym_aug_match(s->aug, p, NULL) > 0;
 }
 
+/* The TCP port a master.cf service name stands for: "465", "smtps", "127.0.0.1:submissions",
+ * "[::1]:465" -> 465; 0 for a name that is no port (a unix service, an unknown name). Postfix
+ * looks the name up in /etc/services; these are the names op25b's ports have there. */
+static unsigned service_port(const char *name)
+{
+	static const struct { const char *name; unsigned port; } known[] = {
+		{ "smtp", 25 }, { "smtps", 465 }, { "submissions", 465 }, { "urd", 465 }, { "ssmtp", 465 },
+		{ "submission", 587 },
+	};
+	const char *svc = name;
+	if (name[0] == '[') { /* [IPv6]:port */
+		const char *close = strchr(name, ']');
+		svc = close && close[1] == ':' ? close + 2 : name;
+	} else if (strrchr(name, ':')) {
+		svc = strrchr(name, ':') + 1;
+	}
+	if (*svc >= '0' && *svc <= '9' && strspn(svc, "0123456789") == strlen(svc) && strlen(svc) <= 5)
+		return (unsigned)strtoul(svc, NULL, 10);
+	for (size_t i = 0; i < ELEMENTSOF(known); i++)
+		if (streq(svc, known[i].name))
+			return known[i].port;
+	return 0;
+}
+
 int master_find(struct conf_set *s, struct conf_file *m, const char *const *names, char **rel)
 {
-	char *disabled = NULL;
+	/* Every inet service of the ports NAMES stand for, whatever it is called ("465",
+	 * "127.0.0.1:submissions", "[::1]:465"): an active one is the service; else the
+	 * commented-out one of the first of NAMES without a host part, else any. */
+	unsigned ports[8];
+	size_t np = 0;
+	for (size_t k = 0; names[k] && np < ELEMENTSOF(ports); k++)
+		if (service_port(names[k]))
+			ports[np++] = service_port(names[k]);
+	char **v = NULL;
+	int n, r, best_rank = -1;
 	*rel = NULL;
-	for (size_t k = 0; names[k]; k++) {
-		_cleanup_free_ char *expr = strdup_printf("%s[type = 'inet']", names[k]);
-		char **v = NULL;
-		int n, r;
-		if (!expr)
-			return -ENOMEM;
-		if ((r = match_rel(s, m, expr, &v, &n)) < 0) {
-			strv_free(v);
-			free(disabled);
-			return r;
-		}
-		for (int i = 0; i < n; i++) {
-			if (!has_child(s, m, v[i], "disabled")) {
-				*rel = strdup(v[i]);
-				strv_free(v);
-				free(disabled);
-				return *rel ? 0 : -ENOMEM;
-			}
-			if (!disabled)
-				disabled = strdup(v[i]);
-		}
+	if ((r = match_rel(s, m, "*[type = 'inet']", &v, &n)) < 0) {
 		strv_free(v);
+		return r;
 	}
-	*rel = disabled;
-	return 0;
+	for (int i = 0; i < n; i++) {
+		_cleanup_free_ char *abs = conf_node(m, v[i]);
+		const char *label = NULL;
+		if (!abs) {
+			r = -ENOMEM;
+			break;
+		}
+		if (sym_aug_label(s->aug, abs, &label) != 1 || !label)
+			continue;
+		unsigned port = service_port(label);
+		bool ours = false;
+		for (size_t k = 0; k < np; k++)
+			ours |= port && port == ports[k];
+		if (!ours)
+			continue;
+		int rank;
+		if (!has_child(s, m, v[i], "disabled"))
+			rank = 1000;
+		else {
+			size_t k = 0;
+			while (names[k] && !streq(names[k], label))
+				k++;
+			rank = names[k] ? 500 - (int)k : 100; /* a commented-out host-bound one last */
+		}
+		if (rank > best_rank) {
+			best_rank = rank;
+			free(*rel);
+			if (!(*rel = strdup(v[i]))) {
+				r = -ENOMEM;
+				break;
+			}
+		}
+	}
+	strv_free(v);
+	return r;
+}
+
+void master_warn_host(struct conf_set *s, struct conf_file *m, const char *rel, unsigned port)
+{
+	_cleanup_free_ char *abs = conf_node(m, rel);
+	const char *label = NULL;
+	if (!abs || has_child(s, m, rel, "disabled") || sym_aug_label(s->aug, abs, &label) != 1 || !label)
+		return;
+	const char *colon = label[0] == '[' ? strstr(label, "]:") : strrchr(label, ':');
+	if (colon)
+		log_warn("%s: the service on port %u is \"%s\", bound to %.*s only: clients elsewhere cannot "
+			 "reach it; remove the address from its name to serve every address", m->path, port, label,
+			 (int)(colon - label + (label[0] == '[')), label);
 }
 
 /* The option node to use: an active one if there is one, else the first commented one. */

@@ -31,9 +31,13 @@ int postfix_param(struct conf_set *s, const char *postfix_dir, struct conf_file 
 
 int postfix_open(struct conf_set *s, const char *postfix_dir, struct conf_file **main_cf, struct conf_file **master_cf);
 
-/* Find the inet service with one of NAMES, preferring an active one to a commented-out one.
- * *rel is its path in the tree ("smtps[1]"), NULL when there is none. */
+/* Find the inet service for the ports NAMES stand for, by name, port number or host:port
+ * ("submissions", "465", "127.0.0.1:smtps", "[::1]:465"), preferring an active one to a
+ * commented-out one. *rel is its path in the tree ("smtps[1]"), NULL when there is none. */
 int master_find(struct conf_set *s, struct conf_file *m, const char *const *names, char **rel);
+
+/* Warn when the active service REL listens on one address only ("127.0.0.1:submissions"). */
+void master_warn_host(struct conf_set *s, struct conf_file *m, const char *rel, unsigned port);
 
 /* Enable service REL (remove its marker) and make OPTS active; other options stay as they are. */
 int master_enable(struct conf_set *s, struct conf_file *m, const char *rel, const struct master_opt *opts, size_t n);
