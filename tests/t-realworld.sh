@@ -129,6 +129,20 @@ check "[::1]:465: adjusted, not a second 465 service; the warning says it serves
 	eval 'postconf -c "$root/etc/postfix" -M "[::1]:465/inet" 2>/dev/null | grep -q smtpd_sasl_auth_enable=yes &&
 	      printf "%s" "$out" | grep -q "bound to \[::1\] only"'
 
+# --- 4. existing SASL wiring: kept, never a second listener
+root=$(new_root realworld/sasl-elsewhere)
+cycle "auth listener declared in local.conf" "$root"
+smtps "$root"
+check "auth listener in local.conf: no second one (no drop-in), main.cf wired to it" \
+	eval '[ ! -e "$root/etc/dovecot/conf.d/99-op25b-auth.conf" ] &&
+	      [ "$(pf "$root" smtpd_sasl_type)/$(pf "$root" smtpd_sasl_path)" = dovecot/private/auth ] &&
+	      [ "$(doveconf -c "$root/etc/dovecot/dovecot.conf" -n 2>/dev/null | grep -c "unix_listener /var/spool/postfix/private/auth")" = 1 ]'
+root=$(new_root realworld/sasl-inet)
+cycle "smtpd_sasl_path = inet:dovecot:10001" "$root"
+smtps "$root"
+check "smtpd_sasl_path = inet:dovecot:10001: kept, no listener added to Dovecot" \
+	eval '[ "$(pf "$root" smtpd_sasl_path)" = inet:dovecot:10001 ] && [ ! -e "$root/etc/dovecot/conf.d/99-op25b-auth.conf" ]'
+
 # --- 8. Dovecot's full syntax (blocks of any name and argument, nested, quoted, commands inside)
 root=$(new_root realworld/dovecot-syntax)
 cycle "Dovecot 2.3 blocks the stock lens cannot read" "$root"

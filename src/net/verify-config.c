@@ -37,8 +37,10 @@ static int dup_value(const char *v, char **out)
 static int read_main_cf(int dfd, const char *dir, unsigned timeout, struct verify_config *vc)
 {
 	char *argv[] = { "postconf", "-c", PROC_DIR, "-h", "smtpd_tls_cert_file", "relayhost",
-			 "smtp_sasl_mechanism_filter", "smtp_tls_security_level", "maillog_file", NULL };
-	char **slots[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog };
+			 "smtp_sasl_mechanism_filter", "smtp_tls_security_level", "maillog_file",
+			 "smtpd_tls_chain_files", NULL };
+	_cleanup_free_ char *chain = NULL;
+	char **slots[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog, &chain };
 	_cleanup_free_ char *out = NULL;
 	int r = spawn_run_timeout(argv, dfd, timeout, &out);
 	if (r != 0)
@@ -53,6 +55,19 @@ static int read_main_cf(int dfd, const char *dir, unsigned timeout, struct verif
 	}
 	if (!vc->maillog && !(vc->maillog = strdup("/var/log/mail.log")))
 		return -ENOMEM;
+	if (chain) {
+		/* smtpd_tls_chain_files, when set, wins over the cert/key pair (Postfix >= 3.4): its
+		 * last file holds the certificate chain (the key comes first). */
+		size_t n = strlen(chain);
+		while (n > 0 && strchr(" \t,", chain[n - 1]))
+			chain[--n] = '\0';
+		const char *last = chain + n;
+		while (last > chain && !strchr(" \t,", last[-1]))
+			last--;
+		free(vc->smtpd_cert);
+		if (!(vc->smtpd_cert = strdup(last)))
+			return -ENOMEM;
+	}
 	return 0;
 }
 

@@ -31,7 +31,7 @@ void checks_free(struct checks *c);
 struct verify_config {
 	unsigned modes;          /* applied and committed, from the journal */
 	bool interrupted;        /* a pending transaction */
-	char *smtpd_cert;        /* smtpd_tls_cert_file */
+	char *smtpd_cert;        /* smtpd_tls_cert_file, or the last of smtpd_tls_chain_files */
 	char *relayhost, *mech_filter, *tls_level; /* relayhost, smtp_sasl_mechanism_filter, smtp_tls_security_level */
 	char *maillog;           /* maillog_file, or /var/log/mail.log */
 	bool svc_465, svc_587;   /* master.cf serves smtps/submissions, submission */

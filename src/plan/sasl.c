@@ -2,6 +2,7 @@
 #include "sasl.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -65,34 +66,71 @@ static bool includes_confd(const char *text)
 	return false;
 }
 
-/* Is a listener at PATH already configured in dovecot.conf (TEXT) or in a conf.d file? */
+/* Does a file that FILE (TEXT, on the target system) includes, directly or through other includes,
+ * name PATH? Dovecot reads "!include PATTERN" and "!include_try PATTERN" anywhere (inside blocks
+ * too), relative to the including file's directory, a '*' or '?' in the file name part. Bounded:
+ * DEPTH levels, *BUDGET files in all. */
+static int included_names_path(const char *root, const char *file, const char *text, const char *path, int depth,
+			       int *budget, bool *found)
+{
+	for (const char *l = text; l && *l && !*found; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (strncmp(l, "!include", 8) != 0)
+			continue;
+		const char *p = l + 8 + (strncmp(l + 8, "_try", 4) == 0 ? 4 : 0);
+		if (*p != ' ' && *p != '\t')
+			continue;
+		p += strspn(p, " \t");
+		_cleanup_free_ char *pat = strndup(p, strcspn(p, " \t\r\n\"#"));
+		if (!pat)
+			return -ENOMEM;
+		const char *slash = strrchr(file, '/');
+		_cleanup_free_ char *full = pat[0] == '/' ? strdup(pat) : strdup_printf("%.*s/%s", (int)(slash ? slash - file : 0), file, pat);
+		if (!full)
+			return -ENOMEM;
+		char *base = strrchr(full, '/');
+		const char *wild = strpbrk(full, "*?[");
+		if (!base || base == full || (wild && wild < base))
+			continue; /* a pattern in a directory name: not expanded here */
+		*base++ = '\0';
+		int dfd = root_open(root, full, O_RDONLY | O_DIRECTORY, 0);
+		_cleanup_(closedirp) DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		if (!d) {
+			if (dfd >= 0)
+				close(dfd);
+			continue;
+		}
+		for (struct dirent *e; !*found && *budget > 0 && (e = readdir(d));) {
+			if (e->d_name[0] == '.' || fnmatch(base, e->d_name, FNM_PERIOD) != 0)
+				continue;
+			_cleanup_free_ char *child = strdup_printf("%s/%s", full, e->d_name), *data = NULL;
+			size_t len;
+			if (!child)
+				return -ENOMEM;
+			(*budget)--;
+			/* Beneath the root, and never blocking: a FIFO among them is skipped. */
+			if (root_read_file(root, child, false, &data, &len, NULL) != 0)
+				continue;
+			*found = names_path(data, path);
+			int r = depth > 1 ? included_names_path(root, child, data, path, depth - 1, budget, found) : 0;
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Is a listener at PATH already configured in dovecot.conf (TEXT) or a file it includes? */
 static int listener_present(const char *root, const char *dovecot_dir, const char *text, const char *path,
 			    bool *found)
 {
-	*found = names_path(text, path);
-	_cleanup_free_ char *confd = strdup_printf("%s/conf.d", dovecot_dir);
-	if (!confd)
+	_cleanup_free_ char *conf = strdup_printf("%s/dovecot.conf", dovecot_dir);
+	int budget = 256;
+	if (!conf)
 		return -ENOMEM;
-	int dfd = root_open(root, confd, O_RDONLY | O_DIRECTORY, 0);
-	_cleanup_(closedirp) DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
-		return 0;
-	}
-	for (struct dirent *e; !*found && (e = readdir(d));) {
-		size_t n = strlen(e->d_name);
-		if (n < 6 || strcmp(e->d_name + n - 5, ".conf") != 0)
-			continue;
-		_cleanup_free_ char *p = strdup_printf("%s/%s", confd, e->d_name), *data = NULL;
-		size_t len;
-		if (!p)
-			return -ENOMEM;
-		/* Beneath the root, and never blocking: a FIFO among the *.conf is skipped. */
-		if (root_read_file(root, p, false, &data, &len, NULL) == 0)
-			*found = names_path(data, path);
-	}
-	return 0;
+	*found = names_path(text, path);
+	return *found ? 0 : included_names_path(root, conf, text, path, 4, &budget, found);
 }
 
 static bool dir_exists(const char *root, const char *path)
