@@ -143,6 +143,23 @@ smtps "$root"
 check "smtpd_sasl_path = inet:dovecot:10001: kept, no listener added to Dovecot" \
 	eval '[ "$(pf "$root" smtpd_sasl_path)" = inet:dovecot:10001 ] && [ ! -e "$root/etc/dovecot/conf.d/99-op25b-auth.conf" ]'
 
+# --- cosmetics: no new main.cf line below "# DO NOT EDIT ANYTHING BELOW"
+root=$(new_root realworld/do-not-edit)
+cycle "main.cf with a DO NOT EDIT marker" "$root"
+smtps "$root"
+check "DO NOT EDIT marker: op25b's new parameters above it, the part below untouched" \
+	eval 'diff <(sed -n "/DO NOT EDIT/,\$p" "$root/etc/postfix/main.cf") <(sed -n "/DO NOT EDIT/,\$p" "$TOP/fixtures/realworld/do-not-edit/etc/postfix/main.cf") >/dev/null &&
+	      sed -n "1,/DO NOT EDIT/p" "$root/etc/postfix/main.cf" | grep -q "^smtpd_tls_session_cache_database = "'
+
+# --- a refusal that remains: file, line, the reason in words, what to do; exit 2, nothing changed
+root=$(new_root debian12)
+printf 'service auth {\n  unix_listener x {\n' >> "$root/etc/dovecot/conf.d/10-ssl.conf"
+orig=$SCRATCH/orig.bad; rm -rf "$orig"; cp -a "$root" "$orig"
+out=$("$OP25B" apply --mode=smtps --root="$root" --cert="$CERT" --key="$KEY" 2>&1); rc=$?
+check "unclosed Dovecot block: exit 2, FILE:LINE, the syntax named, what to do, no lens jargon alone, nothing changed" \
+	eval '[ $rc = 2 ] && printf "%s" "$out" | grep -q "10-ssl.conf:[0-9]*: .*not Dovecot configuration syntax.*correct it and run op25b again" &&
+	      ! printf "%s" "$out" | grep -q "No error" && same_tree "$orig" "$root"' || printf '%s\n' "$out"
+
 # --- 8. Dovecot's full syntax (blocks of any name and argument, nested, quoted, commands inside)
 root=$(new_root realworld/dovecot-syntax)
 cycle "Dovecot 2.3 blocks the stock lens cannot read" "$root"

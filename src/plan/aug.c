@@ -50,29 +50,50 @@ int aug_open(augeas **out)
 	return 0;
 }
 
-/* Augeas puts text-mode errors under /augeas/text<TREE>/error. Print the first line only: lens
- * errors can carry kilobytes of regular expression. */
-static int report_error(augeas *a, const char *tree, const char *file, const char *what)
+/* What a lens reads, in the user's words. */
+static const char *syntax_of(const char *lens)
+{
+	if (strstr(lens, "Postfix_Main"))
+		return "Postfix main.cf";
+	if (strstr(lens, "Postfix_Master"))
+		return "Postfix master.cf";
+	if (strstr(lens, "Dovecot"))
+		return "Dovecot configuration";
+	return "configuration";
+}
+
+/* Augeas puts text-mode errors under /augeas/text<TREE>/error. The message says where, what kind
+ * of file it should be and what to do; the lens's own words follow in parentheses, first line only
+ * (lens errors can carry kilobytes of regular expression). */
+static int report_error(augeas *a, const char *tree, const char *file, const char *lens, bool writing)
 {
 	_cleanup_free_ char *base = strdup_printf("/augeas/text%s/error", tree);
-	const char *msg = NULL, *line = NULL, *chr = NULL;
+	const char *msg = NULL, *line = NULL;
 	if (!base)
 		return -ENOMEM;
 	_cleanup_free_ char *pm = strdup_printf("%s/message", base);
 	_cleanup_free_ char *pl = strdup_printf("%s/line", base);
-	_cleanup_free_ char *pc = strdup_printf("%s/char", base);
-	if (!pm || !pl || !pc)
+	if (!pm || !pl)
 		return -ENOMEM;
 	sym_aug_get(a, pm, &msg);
 	sym_aug_get(a, pl, &line);
-	sym_aug_get(a, pc, &chr);
 	if (!msg && sym_aug_get(a, base, &msg) != 1)
 		msg = sym_aug_error_message(a);
+	if (msg && streq(msg, "No error"))
+		msg = NULL;
 	int n = msg ? (int)strcspn(msg, "\n") : 0;
-	if (line)
-		log_err(0, "%s:%s:%s: %s (%.*s)", file, line, chr ? chr : "1", what, n, msg ? msg : "");
+	if (writing)
+		log_err(0, "%s: op25b's edit cannot be written in %s syntax%s%.*s%s; nothing was changed: please "
+			   "report this with the file", file, syntax_of(lens), msg ? " (" : "", n, msg ? msg : "",
+			msg ? ")" : "");
+	else if (line && !streq(line, "0"))
+		log_err(0, "%s:%s: this line (or the block it ends) is not %s syntax op25b can read%s%.*s%s; "
+			   "if the program that uses the file accepts it, please report it; else correct it and run "
+			   "op25b again", file, line, syntax_of(lens), msg ? " (" : "", n, msg ? msg : "", msg ? ")" : "");
 	else
-		log_err(0, "%s: %s (%.*s)", file, what, n, msg ? msg : "");
+		log_err(0, "%s: not %s syntax op25b can read%s%.*s%s; if the program that uses the file accepts "
+			   "it, please report it; else correct it and run op25b again", file, syntax_of(lens),
+			msg ? " (" : "", n, msg ? msg : "", msg ? ")" : "");
 	return -EBADMSG;
 }
 
@@ -187,7 +208,7 @@ int aug_parse_text(augeas *a, const char *lens, const char *raw, const char *tre
 		if (sym_aug_error(a) != AUG_NOERROR)
 			return log_err(-EBADMSG, "%s: %s: %s", file_for_msg, sym_aug_error_message(a),
 				       sym_aug_error_minor_message(a) ? sym_aug_error_minor_message(a) : "");
-		return report_error(a, tree, file_for_msg, "cannot parse");
+		return report_error(a, tree, file_for_msg, lens, false);
 	}
 	return 0;
 }
@@ -215,7 +236,7 @@ int aug_render_text(augeas *a, const char *lens, const char *raw, const char *tr
 	if (!fast_ok && sym_aug_text_retrieve(a, lens, in, tree, res) < 0) {
 		if (sym_aug_error(a) != AUG_NOERROR)
 			return log_err(-EIO, "%s: cannot write the edited tree: %s", file_for_msg, sym_aug_error_message(a));
-		return report_error(a, res, file_for_msg, "cannot write the edited tree");
+		return report_error(a, res, file_for_msg, lens, true);
 	}
 	if (sym_aug_get(a, res, &v) != 1 || !v)
 		v = "";

@@ -268,6 +268,23 @@ int main_cf_set(struct conf_set *s, struct conf_file *m, const char *key, const 
 	if (!q)
 		return -ENOMEM;
 	int n = sym_aug_match(s->aug, q, NULL), r;
+	if (n == 0) {
+		/* A new parameter goes last, but above a "# DO NOT EDIT ANYTHING BELOW" line (a
+		 * generated part follows it). */
+		_cleanup_free_ char *marker = conf_node(m, "#comment[. =~ regexp('.*(DO NOT EDIT|Do not edit|do not edit).*')][1]");
+		char **v = NULL;
+		if (!marker)
+			return -ENOMEM;
+		int k = sym_aug_match(s->aug, marker, &v);
+		_cleanup_free_ char *at = k > 0 ? strdup(v[0] + strlen(m->tree) + 1) : NULL;
+		for (int i = 0; i < k; i++)
+			free(v[i]);
+		free(v);
+		if (k > 0 && !at)
+			return -ENOMEM;
+		if (at && (r = conf_insert(s, m, at, true, key)) < 0)
+			return r;
+	}
 	/* Earlier duplicates take the same value: Postfix warns when they differ. */
 	for (int i = 1; i < n; i++) {
 		_cleanup_free_ char *p = strdup_printf("%s[%d]", key, i);
