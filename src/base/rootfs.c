@@ -127,7 +127,9 @@ static int walk(int root_fd, const char *path, int flags, mode_t mode)
 			close(fd);
 			break;
 		}
-		if (fd >= 0 && S_ISLNK(st.st_mode) && !(last && (flags & O_NOFOLLOW))) {
+		/* O_CREAT|O_EXCL never follows a last symlink (open(2)): EEXIST below, as openat2 says. */
+		bool nofollow_last = (flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL));
+		if (fd >= 0 && S_ISLNK(st.st_mode) && !(last && nofollow_last)) {
 			char target[PATH_MAX];
 			ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
 			close(fd);

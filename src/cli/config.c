@@ -105,6 +105,8 @@ static int read_config(const char *path, char **out, size_t *out_len)
 		int e = errno;
 		if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
 			return log_err(-ELOOP, "%s: is a symbolic link; refusing it (name the file itself)", path);
+		if (e == ENXIO) /* a socket */
+			return log_err(-EBADF, "%s: not a regular file", path);
 		return log_err(-e, "%s: cannot open the configuration file: %s", path, strerror(e));
 	}
 	if (fstat(fd, &st) < 0)

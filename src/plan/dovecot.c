@@ -161,7 +161,7 @@ int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *ce
 		return 0;
 	}
 	if (r < 0)
-		return log_err(r, "%s: %s", host_main, strerror(-r));
+		return log_err(r, "%s: %s", host_main, root_strerror(s->root, main_path, r));
 	*found = true;
 	scan_main(text, &facts);
 

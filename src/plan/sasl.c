@@ -224,7 +224,7 @@ int plan_sasl_wiring(struct conf_set *s, const struct options *o, struct conf_fi
 		return 0;
 	}
 	if (r < 0)
-		return log_err(r, "%s: %s", host, strerror(-r));
+		return log_err(r, "%s: %s", host, root_strerror(s->root, conf, r));
 
 	_cleanup_free_ char *queue = NULL, *owner = NULL, *listener = NULL;
 	_cleanup_free_ char *confd = strdup_printf("%s/conf.d", o->dovecot_dir);
