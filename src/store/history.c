@@ -4,57 +4,58 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "rootfs.h"
 #include "util.h"
 
-static char *history_path(const char *root, const char *state_dir)
+/* STATE/history on the target system (reached beneath the root: rootfs.h), and as shown. */
+static char *history_path(const char *state_dir)
 {
-	_cleanup_free_ char *dir = path_under_root(root, state_dir);
-	return dir ? strdup_printf("%s/history", dir) : NULL;
+	return strdup_printf("%s/history", state_dir);
 }
 
 int history_append(const char *root, const char *state_dir, const json_t *entry)
 {
-	_cleanup_free_ char *path = history_path(root, state_dir);
+	_cleanup_free_ char *path = history_path(state_dir), *shown = path_under_root(root, state_dir);
 	_cleanup_free_ char *line = json_dumps(entry, JSON_COMPACT);
-	if (!path || !line)
+	if (!path || !shown || !line)
 		return -ENOMEM;
 	/* O_APPEND and one write per record: concurrent runs (serialised by the lock anyway) cannot
 	 * interleave a line; O_NOFOLLOW: the state dir is root's, a link there is not. */
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd = root_open(root, path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		if (errno == ENOENT)
+		if (fd == -ENOENT)
 			return 0; /* no state dir: nothing was applied here */
-		log_warn("%s: cannot record this run: %m", path);
-		return -errno;
+		log_warn("%s/history: cannot record this run: %s", shown, strerror(-fd));
+		return fd;
 	}
 	size_t len = strlen(line);
 	line[len] = '\n';
 	int r = write_all(fd, line, len + 1);
 	if (r < 0 || fsync(fd) < 0) {
 		r = r < 0 ? r : -errno;
-		log_warn("%s: cannot record this run: %s", path, strerror(-r));
+		log_warn("%s/history: cannot record this run: %s", shown, strerror(-r));
 	}
 	return r < 0 ? r : 0;
 }
 
 int history_read(const char *root, const char *state_dir, json_t **out)
 {
-	_cleanup_free_ char *path = history_path(root, state_dir), *data = NULL;
+	_cleanup_free_ char *target = history_path(state_dir), *path = path_under_root(root, state_dir), *data = NULL;
 	size_t len = 0;
 	json_t *a = json_array();
-	if (!path || !a) {
+	if (!target || !path || !a) {
 		if (a)
 			json_decref(a);
 		return -ENOMEM;
 	}
-	int r = read_file(path, true, &data, &len);
+	int r = root_read_file(root, target, true, &data, &len, NULL);
 	if (r == -ENOENT) {
 		*out = a;
 		return 0;
 	}
 	if (r < 0) {
 		json_decref(a);
-		return log_err(r, "%s: %s", path, strerror(-r));
+		return log_err(r, "%s/history: %s", path, file_strerror(r));
 	}
 	unsigned lineno = 0;
 	for (char *p = data, *eol; p < data + len; p = eol + 1) {
@@ -67,7 +68,7 @@ int history_read(const char *root, const char *state_dir, json_t **out)
 		json_error_t err;
 		json_t *e = json_loadb(p, (size_t)(eol - p), 0, &err);
 		if (!e || !json_is_object(e)) {
-			log_warn("%s:%u: not a history record; skipped", path, lineno);
+			log_warn("%s/history:%u: not a history record; skipped", path, lineno);
 			if (e)
 				json_decref(e);
 			continue;
