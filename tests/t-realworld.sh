@@ -151,6 +151,27 @@ check "DO NOT EDIT marker: op25b's new parameters above it, the part below untou
 	eval 'diff <(sed -n "/DO NOT EDIT/,\$p" "$root/etc/postfix/main.cf") <(sed -n "/DO NOT EDIT/,\$p" "$TOP/fixtures/realworld/do-not-edit/etc/postfix/main.cf") >/dev/null &&
 	      sed -n "1,/DO NOT EDIT/p" "$root/etc/postfix/main.cf" | grep -q "^smtpd_tls_session_cache_database = "'
 
+# --- 9. --root: postmap reads the root's files, not the host's (myorigin = /etc/mailname)
+submission() { # ROOT: apply --mode=submission with a password file; output in $SCRATCH/out
+	mkdir -p "$1/etc/op25b"; printf 'pw\n' > "$1/etc/op25b/relay.secret"; chmod 600 "$1/etc/op25b/relay.secret"
+	"$OP25B" apply -q --mode=submission --root="$1" --relayhost=smtp.isp.example.test --relay-user=u \
+		--relay-password-file=/etc/op25b/relay.secret --mechanisms=PLAIN >"$SCRATCH/out" 2>&1
+}
+if [ -e /etc/mailname ]; then
+	skip "myorigin = /etc/mailname: this host has /etc/mailname (the case is a host without one)"
+else
+	root=$(new_root realworld/mailname)
+	if submission "$root"; then ok "myorigin = /etc/mailname (only under --root): submission applies, postmap compiled the map"
+	else fail "myorigin = /etc/mailname: submission exit $?"; sed 's/^/#   /' "$SCRATCH/out"; fi
+	root=$(new_root realworld/mailname)
+	rm "$root/etc/mailname"
+	orig=$SCRATCH/orig.mailname; rm -rf "$orig"; cp -a "$root" "$orig"
+	submission "$root"; rc=$?
+	check "myorigin = /etc/mailname missing under the root too: refused, the root's file named, files put back" \
+		eval '[ $rc != 0 ] && grep -qF "myorigin = /etc/mailname: No such file or directory under $root" "$SCRATCH/out" &&
+		      diff -r -x op25b -x lib "$orig/etc" "$root/etc" >/dev/null' || cat "$SCRATCH/out"
+fi
+
 # --- a refusal that remains: file, line, the reason in words, what to do; exit 2, nothing changed
 root=$(new_root debian12)
 printf 'service auth {\n  unix_listener x {\n' >> "$root/etc/dovecot/conf.d/10-ssl.conf"

@@ -26,16 +26,60 @@ static const char *const *suffixes(const char *type)
 	return none;
 }
 
+/* main.cf's last "myorigin = /FILE" (TEXT): FILE (malloc'd), or NULL when myorigin is no file name. */
+static char *myorigin_file(const char *text)
+{
+	const char *value = NULL;
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, "myorigin", 8) != 0 || !strchr(" \t=", l[8]))
+			continue;
+		const char *v = l + 8 + strspn(l + 8, " \t");
+		if (*v++ != '=')
+			continue;
+		value = v + strspn(v, " \t");
+	}
+	if (!value || *value != '/')
+		return NULL;
+	size_t n = strcspn(value, "\r\n");
+	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+		n--;
+	return strndup(value, n);
+}
+
+/* Postfix (Debian's, Ubuntu's) reads "myorigin = /etc/mailname" as the name in that file, and
+ * postmap reads it at start: a postmap run here for a --root would read the HOST's file (and
+ * fail without one). The copy names the root's instead: "myorigin = NAME" appended (the last
+ * one counts). A root without the file is refused as Postfix there would refuse it. */
+static int myorigin_of_root(const char *root, const char *postfix_dir, const char *text, char **line)
+{
+	_cleanup_free_ char *file = myorigin_file(text), *name = NULL;
+	size_t len;
+	*line = NULL;
+	if (!file)
+		return 0;
+	int r = root_read_file(root, file, false, &name, &len, NULL);
+	if (r < 0)
+		return log_err(r, "%s/main.cf: myorigin = %s: %s under %s (Postfix there reads the name from it)",
+			       postfix_dir, file, file_strerror(r), root);
+	name[strcspn(name, " \t\r\n")] = '\0';
+	if (!*name)
+		return log_err(-EINVAL, "%s/main.cf: myorigin = %s: that file is empty under %s", postfix_dir, file, root);
+	*line = strdup_printf("\nmyorigin = %s\n", name);
+	return *line ? 0 : -ENOMEM;
+}
+
 /* A directory with a copy of main.cf dated a minute ago. */
 static int conf_copy(const char *root, const char *postfix_dir, char dir[static 32])
 {
-	_cleanup_free_ char *src = strdup_printf("%s/main.cf", postfix_dir), *data = NULL;
+	_cleanup_free_ char *src = strdup_printf("%s/main.cf", postfix_dir), *data = NULL, *origin = NULL;
 	size_t len = 0;
 	if (!src)
 		return -ENOMEM;
 	int r = root_read_file(root, src, false, &data, &len, NULL);
 	if (r < 0 && r != -ENOENT)
 		return log_err(r, "%s: %s", src, file_strerror(r));
+	if (data && !streq(root, "/") && (r = myorigin_of_root(root, postfix_dir, data, &origin)) < 0)
+		return r;
 	strcpy(dir, "/tmp/op25b-postmap-XXXXXX");
 	if (!mkdtemp(dir))
 		return log_err(-errno, "mkdtemp: %m");
@@ -45,7 +89,7 @@ static int conf_copy(const char *root, const char *postfix_dir, char dir[static 
 	_cleanup_close_ int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return log_err(-errno, "%s: %m", dst);
-	if ((r = write_all(fd, data ? data : "", len)) < 0)
+	if ((r = write_all(fd, data ? data : "", len)) < 0 || (origin && (r = write_all(fd, origin, strlen(origin))) < 0))
 		return r;
 	struct timespec ts[2] = { { .tv_sec = time(NULL) - 60 }, { .tv_sec = time(NULL) - 60 } };
 	return futimens(fd, ts) < 0 ? -errno : 0;
@@ -74,8 +118,12 @@ int postmap_run(const char *root, const char *postfix_dir, const char *type, con
 		return log_err(r, "postmap is not installed: cannot compile %s:%s", type, path);
 	if (r < 0)
 		return r;
-	if (r != 0)
-		return log_err(-EIO, "postmap %s:%s failed: %.*s", type, path, first_line_len(out), out ? out : "");
+	if (r != 0) {
+		/* The reason is postmap's fatal line; warnings may come before it. */
+		const char *why = out ? strstr(out, "fatal: ") : NULL;
+		why = why ? why : out;
+		return log_err(-EIO, "postmap %s:%s failed: %.*s", type, path, first_line_len(why), why ? why : "");
+	}
 	log_debug("postmap %s:%s", type, path);
 	return 0;
 }
