@@ -227,6 +227,15 @@ check "verify --send-test: the ISP's sink got the test message" in_maildir "$I/m
 alice64=$(printf '\0alice\0alicepw' | base64)
 check "verify -v output shows the AUTH step but never alice's password, nor its base64" \
 	bash -c "grep -q 'AUTH PLAIN (credentials not shown)' '$OUT' && ! grep -qF -e alicepw -e '$alice64' '$OUT'"
+# Without the mail log file (a journal-only system) and with no journal to read here: the delivery
+# is "not seen", never reported OK.
+mv "$HOME_LOG" "$HOME_LOG.away"
+"$OP25B" verify --host="$HOME_IP" --timeout=5 --send-test=bob@remote.example --user=alice \
+	--password-file="$E2E/secret/alice.pw" "${COMMON[@]}" >"$OUT" 2>&1; rc=$?
+mv "$HOME_LOG.away" "$HOME_LOG"
+check "verify --send-test without the mail log file: 'skip ... delivery not seen', not ok" \
+	bash -c "grep -q '^skip send-test to bob@remote.example queued as [0-9A-Za-z]* on 587; delivery not seen' '$OUT' && ! grep -q '^ok send-test' '$OUT'"
+note "$OUT"
 
 # ---------------------------------------------------------------- wrong passwords (last)
 op apply --mode=submission --relayhost="[$TAP_IP]:587" --relay-user=homeuser \
