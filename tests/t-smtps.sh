@@ -10,8 +10,15 @@ make_pki "$PKI"
 
 files_state() { (cd "$1" && find . -path ./var -prune -o -type f -printf '%p %s %T@ %m\n' | sort); }
 
-# Dovecot here is 2.3: it can check 2.2/2.3 trees only.
-dovecot_checkable() { ! grep -qs '^dovecot_config_version' "$1/etc/dovecot/dovecot.conf" && [ -f "$1/etc/dovecot/dovecot.conf" ]; }
+# The installed Dovecot checks the trees written for its own generation only: 2.4 requires
+# dovecot_config_version first and refuses 2.3's names; 2.3 cannot parse 2.4's.
+DOVECOT24=0
+case $(dovecot --version 2>/dev/null) in 2.[4-9]*|[3-9].*) DOVECOT24=1 ;; esac
+tree24() { grep -qs '^dovecot_config_version' "$1/etc/dovecot/dovecot.conf"; }
+dovecot_checkable() {
+	[ -f "$1/etc/dovecot/dovecot.conf" ] || return 1
+	if tree24 "$1"; then [ $DOVECOT24 = 1 ]; else [ $DOVECOT24 = 0 ]; fi
+}
 
 # A warning without its line number, and for duplicates without the value.
 warn_key() { sed -e 's/line [0-9]*: //' -e 's/\(overriding earlier entry: [a-z_]*\)=.*/\1/'; }
@@ -31,11 +38,20 @@ postfix_ok() { # ROOT ORIG: postconf reads it without a warning, 465 is served b
 		[ -z "$(postconf -c "$pf" -n smtpd_use_tls 2>/dev/null)" ]
 }
 
+dc24_ssl_server() { # CONF NAME: NAME (cert_file, key_file) as Dovecot 2.4 resolves it
+	doveconf -c "$1" ssl_server 2>/dev/null | sed -n -e "s/^ *$2 = //p" -e "s/^ssl_server_$2 = //p" | tail -n 1
+}
+
 dovecot_ok() { # ROOT
 	local conf=$1/etc/dovecot/dovecot.conf
 	doveconf -c "$conf" -n >/dev/null 2>"$SCRATCH/doveconf.err" || { cat "$SCRATCH/doveconf.err"; return 1; }
-	[ "$(doveconf -c "$conf" -h ssl_cert)" = "<$CERT" ] && [ "$(doveconf -c "$conf" -h ssl_key)" = "<$KEY" ] &&
-		doveconf -c "$conf" -h ssl | grep -qx 'yes\|required'
+	if tree24 "$1"; then
+		# 2.4.1 answers -h ssl_server_cert_file with the empty default and shows the value in
+		# its ssl_server { cert_file = ... } block.
+		[ "$(dc24_ssl_server "$conf" cert_file)" = "$CERT" ] && [ "$(dc24_ssl_server "$conf" key_file)" = "$KEY" ]
+	else
+		[ "$(doveconf -c "$conf" -h ssl_cert)" = "<$CERT" ] && [ "$(doveconf -c "$conf" -h ssl_key)" = "<$KEY" ]
+	fi && doveconf -c "$conf" -h ssl | grep -qx 'yes\|required'
 }
 
 # run_tree NAME ROOT [GOLDEN]: the whole cycle on one tree.
@@ -58,11 +74,16 @@ run_tree() {
 	check "$name: postconf accepts it, 465 enabled with TLS wrapper mode and SASL" postfix_ok "$root" "$orig"
 	if [ ! -f "$root/etc/dovecot/dovecot.conf" ]; then skip "$name: no Dovecot in this tree"
 	elif dovecot_checkable "$root"; then check "$name: doveconf accepts it, ssl on with the certificate" dovecot_ok "$root"
-	else
-		# 2.4 names: Dovecot 2.3 here cannot parse them; check the names themselves.
+	elif tree24 "$root"; then
+		# 2.4 names: the Dovecot 2.3 here cannot parse them; check the names themselves.
 		if grep -rqsE "^(ssl_server_cert_file|[ \t]+cert_file) ?= ?$CERT\$" "$root/etc/dovecot" && ! grep -rqs '^ssl_cert' "$root/etc/dovecot"; then
 			ok "$name: Dovecot 2.4 names written (doveconf 2.3 cannot check 2.4 syntax)"
 		else fail "$name: Dovecot 2.4 names"; fi
+	else
+		# 2.3 names: the Dovecot 2.4 here refuses them; check the names themselves.
+		if grep -rqsE "^ssl_cert ?= ?<$CERT\$" "$root/etc/dovecot" && grep -rqsE "^ssl_key ?= ?<$KEY\$" "$root/etc/dovecot"; then
+			ok "$name: Dovecot 2.3 names written (doveconf 2.4 cannot check 2.3 syntax)"
+		else fail "$name: Dovecot 2.3 names"; fi
 	fi
 
 	before=$(files_state "$root")

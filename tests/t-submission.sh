@@ -47,8 +47,10 @@ for t in debian12 centos7 rhel9 fedora42 debian13 single-file; do
 	svc=$(postconf -c "$root/etc/postfix" -M submission/inet 2>/dev/null)
 	case $svc in *smtpd_sasl_auth_enable=yes*smtpd_relay_restrictions=permit_sasl_authenticated,reject*|*smtpd_relay_restrictions=permit_sasl_authenticated,reject*smtpd_sasl_auth_enable=yes*) ok "$t: submission service enabled with SASL";;
 		*) fail "$t: submission service: $svc";; esac
-	warn=$(postconf -c "$root/etc/postfix" -n 2>&1 >/dev/null | grep -v 'overriding earlier entry')
-	check "$t: postconf -n prints no warning" test -z "$warn"
+	# Warnings the fixture had before op25b are not op25b's (Postfix 3.10 warns of smtpd_use_tls).
+	warn=$(postconf -c "$root/etc/postfix" -n 2>&1 >/dev/null | grep -v 'overriding earlier entry' | sed "s|$root|ROOT|g" |
+		grep -vxF -f <(postconf -c "$orig/etc/postfix" -n 2>&1 >/dev/null | sed "s|$orig|ROOT|g"))
+	check "$t: postconf -n prints no new warning" test -z "$warn"
 
 	before=$(cd "$root" && find . -path ./var -prune -o -type f -printf '%p %T@\n' | sort)
 	if submission "$root" && grep -q 'nothing to change' "$SCRATCH/out" && [ "$before" = "$(cd "$root" && find . -path ./var -prune -o -type f -printf '%p %T@\n' | sort)" ]; then

@@ -46,7 +46,7 @@ mkdir -p "$B/tools"
 DRV=$B/tools/restart-unit
 # shellcheck disable=SC2046,SC2086 # pkg-config output and the package list are word lists
 if cc -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wshadow -Wformat=2 $(make -s -C "$TOP" print-incflags | sed "s| src/| $TOP/src/|g") $(pkg-config --cflags $PKGS) \
-	-o "$DRV" "$TOP/tests/tools/restart-unit.c" "$B/libop25b.a" $(pkg-config --libs $PKGS) >"$WORK/cc.log" 2>&1 &&
+	-o "$DRV" "$TOP/tests/tools/restart-unit.c" "$B/libop25b.a" $(pkg-config --libs $PKGS) -ldl >"$WORK/cc.log" 2>&1 &&
 	[ ! -s "$WORK/cc.log" ]; then
 	ok "driver tests/tools/restart-unit.c builds without warnings"
 else

@@ -125,6 +125,29 @@ static int doveconf(int dfd, unsigned timeout, const char *name, char **out)
 	return dup_value(l, out);
 }
 
+/* Dovecot 2.4 (2.4.1 measured) shows ssl_server_cert_file inside "ssl_server { cert_file = ... }" and
+ * answers "doveconf -h ssl_server_cert_file" with the empty default: read the block instead. */
+static int doveconf_ssl_server_cert(int dfd, unsigned timeout, char **out)
+{
+	char *argv[] = { "doveconf", "-c", PROC_DIR "/dovecot.conf", "ssl_server", NULL };
+	static const char *const keys[] = { "cert_file = ", "ssl_server_cert_file = " };
+	_cleanup_free_ char *res = NULL;
+	*out = NULL;
+	int r = spawn_run_timeout(argv, dfd, timeout, &res);
+	if (r < 0 || !res)
+		return r < 0 ? r : -ENOMEM;
+	if (r != 0)
+		return 0;
+	char *cur = res;
+	for (const char *l; (l = next_line(&cur, "doveconf: "));) {
+		l += strspn(l, " \t");
+		for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+			if (strncmp(l, keys[i], strlen(keys[i])) == 0)
+				return dup_value(l + strlen(keys[i]), out);
+	}
+	return 0;
+}
+
 static int read_dovecot(int dfd, unsigned timeout, struct verify_config *vc)
 {
 	_cleanup_free_ char *cert = NULL, *protocols = NULL;
@@ -132,7 +155,8 @@ static int read_dovecot(int dfd, unsigned timeout, struct verify_config *vc)
 	if (faccessat(dfd, "dovecot.conf", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	if ((r = doveconf(dfd, timeout, "ssl_cert", &cert)) < 0 ||
-	    (!cert && (r = doveconf(dfd, timeout, "ssl_server_cert_file", &cert)) < 0))
+	    (!cert && (r = doveconf(dfd, timeout, "ssl_server_cert_file", &cert)) < 0) ||
+	    (!cert && (r = doveconf_ssl_server_cert(dfd, timeout, &cert)) < 0))
 		return r == -ENOENT ? 0 : r;
 	if ((r = doveconf(dfd, timeout, "protocols", &protocols)) < 0)
 		return r;

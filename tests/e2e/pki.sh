@@ -4,10 +4,10 @@
 # Usage: pki.sh DIR NAME:CN:IP...
 set -euo pipefail
 dir=$1; shift
+CNF=$(cd "$(dirname "$0")/../lib" && pwd)/ca.cnf
 mkdir -p "$dir"; cd "$dir"; umask 077
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 -days 30 \
-	-subj "/CN=op25b e2e CA" -keyout ca.key -out ca.pem \
-	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+openssl req -x509 -config "$CNF" -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 -days 30 \
+	-subj "/CN=op25b e2e CA" -keyout ca.key -out ca.pem 2>/dev/null
 for spec; do
 	IFS=: read -r name cn ip <<<"$spec"
 	mkdir -p "$name"

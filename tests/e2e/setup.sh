@@ -49,9 +49,22 @@ EOC
 	chown postfix "$R/data"
 }
 
+# The installed Dovecot's version (2.3.19, 2.4.1, ...): 2.4 wants its own syntax and names.
+DOVECOT_VERSION=$(dovecot --version 2>/dev/null | sed 's/[- ].*//')
+case $DOVECOT_VERSION in 2.[0-3].*|2.[0-3]) DOVECOT24=0 ;; *) DOVECOT24=1 ;; esac
+
 base_dovecot() { # R IP PROTOCOLS USER PASSWORD
 	local R=$1 D=$1/etc/dovecot
 	mkdir -p "$D/conf.d" "$R/run" "$R/state"
+	[ $DOVECOT24 = 0 ] || base_dovecot24 "$@"
+	[ $DOVECOT24 = 1 ] || base_dovecot23 "$@"
+	printf '%s:{PLAIN}%s\n' "$4" "$5" >"$D/users"
+	chmod 640 "$D/users"
+	chgrp dovecot "$D/users"
+}
+
+base_dovecot23() {
+	local R=$1 D=$1/etc/dovecot
 	cat >"$D/dovecot.conf" <<EOC
 # e2e fixture, written by tests/e2e/setup.sh
 instance_name = dovecot-$(basename "$R")
@@ -75,9 +88,40 @@ userdb {
 }
 EOC
 	printf 'mail_location = maildir:~\n' >"$D/conf.d/10-mail.conf"
-	printf '%s:{PLAIN}%s\n' "$4" "$5" >"$D/users"
-	chmod 640 "$D/users"
-	chgrp dovecot "$D/users"
+}
+
+# The same servers in Dovecot 2.4's syntax: the version line first, named passdb/userdb blocks,
+# settings renamed (passwd_file_path, mail_driver/mail_path), %{...} variables.
+base_dovecot24() {
+	local R=$1 D=$1/etc/dovecot
+	cat >"$D/dovecot.conf" <<EOC
+dovecot_config_version = $DOVECOT_VERSION
+# e2e fixture, written by tests/e2e/setup.sh
+dovecot_storage_version = $DOVECOT_VERSION
+instance_name = dovecot-$(basename "$R")
+base_dir = $R/run/dovecot
+state_dir = $R/state
+log_path = $R/log/dovecot.log
+listen = $2
+protocols = $3
+!include conf.d/*.conf
+EOC
+	cat >"$D/conf.d/10-auth.conf" <<EOC
+auth_mechanisms = plain login
+auth_verbose = yes
+passdb passwd-file {
+  passwd_file_path = $D/users
+  default_password_scheme = PLAIN
+}
+userdb static {
+  fields {
+    uid = $VUID
+    gid = $VUID
+    home = $R/mail/%{user}
+  }
+}
+EOC
+	printf 'mail_driver = maildir\nmail_path = %%{home}\n' >"$D/conf.d/10-mail.conf"
 }
 
 case ${1:-} in

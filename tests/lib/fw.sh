@@ -163,8 +163,11 @@ fw_start() {
 	fi
 
 	# unshare execs firewalld in place: $! is firewalld's PID, inside the new network namespace.
+	# --log-target came with firewalld 1.0 (0.9, Debian 11, logs to --log-file without it).
+	local target=()
+	firewalld --help 2>&1 | grep -q -- --log-target && target=(--log-target file)
 	DBUS_SYSTEM_BUS_ADDRESS=$addr unshare --net -- firewalld --nofork --nopid \
-		--system-config "$S/etc-firewalld" --log-target file --log-file "$S/firewalld.log" \
+		--system-config "$S/etc-firewalld" "${target[@]}" --log-file "$S/firewalld.log" \
 		</dev/null >"$S/firewalld.out" 2>&1 &
 	fwpid=$!
 	echo "$fwpid" >"$S/firewalld.pid"
