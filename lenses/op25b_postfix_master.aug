@@ -68,7 +68,8 @@ About: Limits
   - blanks before a '#', around fields and at the end of non-comment lines
     belong to the layout Augeas keeps per label: deleting an entry makes a
     later entry of the same label (smtp inet / smtp unix) take its layout;
-  - service names with '[', ']' or '/' must be escaped in paths
+  - a service name holding '/' (a socket path) does not parse;
+  - service names with '[' or ']' must be escaped in paths
     ("/files/etc/postfix/master.cf/\[::1\]:submission").
 *)
 module Op25b_Postfix_Master =
@@ -98,8 +99,9 @@ let ws = /[ \t]+/
 
 (* Group: service line fields *)
 
-(* Variable: svc_re  service name: name, [host:]port, [ipv6]:port, path *)
-let svc_re = /[]A-Za-z0-9_.:\/[-]+/
+(* Variable: svc_re  service name: name, [host:]port, [ipv6]:port. No '/':
+   Augeas 1.12 (Debian 11) refuses a key that can hold the path separator *)
+let svc_re = /[]A-Za-z0-9_.:[-]+/
 (* Variable: type_re  inet, unix, unix-dgram, fifo, pass; any such word is
    read (Postfix itself rejects unknown types) *)
 let type_re = /[a-z-]+/

@@ -15,6 +15,7 @@
 # finally "N passed, N failed, N skipped"; exits non-zero when a check failed.
 . "$(dirname "$0")/lib/testlib.sh"
 SYSD=$TOP/tests/lib/sysd.sh
+PFU=$(bash "$SYSD" postfix-unit)   # postfix@-.service (Debian 11, 12) or postfix.service (13)
 S=$SCRATCH/sysd
 started=0
 
@@ -81,9 +82,9 @@ check "firewalld hidden inside the instance (tmpfs over /usr/lib/firewalld, /etc
 
 # Postfix waits ~2 s for a main.cf younger than that: the harness has just written it.
 touch -d '-1 min' "$S/etc-postfix/main.cf"
-X systemctl start postfix@-.service dovecot.service
-check "baseline: postfix@-.service and dovecot.service running inside" \
-	eval '[ "$(X systemctl is-active postfix@-.service dovecot.service | tr "\n" " ")" = "active active " ]'
+X systemctl start $PFU dovecot.service
+check "baseline: $PFU and dovecot.service running inside" \
+	eval '[ "$(X systemctl is-active $PFU dovecot.service | tr "\n" " ")" = "active active " ]'
 ORIG=$SCRATCH/orig
 mkdir -p "$ORIG" && cp -a "$S/etc-postfix" "$S/etc-dovecot" "$ORIG/"
 orig_files() { same_tree "$ORIG/etc-postfix" "$S/etc-postfix" && same_tree "$ORIG/etc-dovecot" "$S/etc-dovecot"; }
@@ -97,15 +98,15 @@ op() {
 	X timeout 180 env -u SYSTEMD_OFFLINE -u DBUS_SYSTEM_BUS_ADDRESS "${envs[@]}" "$IN" "$@" >"$OUT" 2>&1
 	rc=$?
 }
-inv() { X systemctl show -P InvocationID postfix@-.service dovecot.service | tr '\n' ' '; }
-both_active() { [ "$(X systemctl is-active postfix@-.service dovecot.service | tr '\n' ' ')" = "active active " ]; }
+inv() { X systemctl show -P InvocationID $PFU dovecot.service | tr '\n' ' '; }
+both_active() { [ "$(X systemctl is-active $PFU dovecot.service | tr '\n' ' ')" = "active active " ]; }
 # ActiveEnterTimestamp in µs (CLOCK_REALTIME, the same clock as the host's date).
 entered() {
 	X busctl get-property org.freedesktop.systemd1 "/org/freedesktop/systemd1/unit/$1" \
 		org.freedesktop.systemd1.Unit ActiveEnterTimestamp | sed -n 's/^t //p'
 }
 # Between cases: no failed state or start-rate counter carried over.
-reset() { X systemctl reset-failed postfix@-.service dovecot.service 2>/dev/null; }
+reset() { X systemctl reset-failed $PFU dovecot.service 2>/dev/null; }
 # "subject=CN = ..." of the certificate served on 127.0.0.1:PORT (implicit TLS).
 served_cn() { X timeout 10 openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null | sed -n 's/^subject=//p'; }
 smtps_session() {
@@ -124,7 +125,7 @@ t1=$(us)
 echo "# op25b apply --mode=smtps --cert=$CERT --key=$KEY ${COMMON[*]}:"
 show
 check "apply: exit 0" test "$rc" = 0
-check "apply: postfix@-.service restarted, job done, active/running" has "restarted postfix@-.service (active/running"
+check "apply: $PFU restarted, job done, active/running" has "restarted $PFU (active/running"
 check "apply: dovecot.service restarted, job done, active/running" has "restarted dovecot.service (active/running"
 i1=$(inv)
 check "apply: both units have a new InvocationID and are active" \
@@ -132,7 +133,7 @@ check "apply: both units have a new InvocationID and are active" \
 p_act=$(entered postfix_40_2d_2eservice) d_act=$(entered dovecot_2eservice)
 if [[ $p_act =~ ^[0-9]+$ && $d_act =~ ^[0-9]+$ ]]; then
 	last=$((p_act > d_act ? p_act : d_act))
-	echo "# time: apply start -> postfix@-.service active $(((p_act - t0) / 1000)) ms, dovecot.service active" \
+	echo "# time: apply start -> $PFU active $(((p_act - t0) / 1000)) ms, dovecot.service active" \
 		"$(((d_act - t0) / 1000)) ms; both active after $(((last - t0) / 1000)) ms; op25b exited after $(((t1 - t0) / 1000)) ms"
 	check "apply: the units became active during the apply (ActiveEnterTimestamp after its start)" \
 		test "$p_act" -gt "$t0" -a "$d_act" -gt "$t0"
@@ -168,7 +169,7 @@ echo "# op25b revert:"
 show
 i2=$(inv)
 check "revert: exit 0, both units restarted" \
-	eval '[ $rc = 0 ] && has "restarted postfix@-.service (active/running" && has "restarted dovecot.service (active/running"'
+	eval '[ $rc = 0 ] && has "restarted $PFU (active/running" && has "restarted dovecot.service (active/running"'
 check "revert: new InvocationIDs, both active" \
 	eval 'both_active && [ "${i2%% *}" != "${i1%% *}" ] && [ "${i2#* }" != "${i1#* }" ]'
 check "revert: /etc/postfix and /etc/dovecot byte for byte (and modes) as before" orig_files
@@ -191,11 +192,11 @@ echo "# op25b apply with 465 taken:"
 show
 check "postfix fails: exit 1" test "$rc" = 1
 check "postfix fails: op25b names the failed unit" \
-	has "op25b: postfix@-.service: job failed, unit failed (failed/failed, exit-code)"
+	has "op25b: $PFU: job failed, unit failed (failed/failed, exit-code)"
 check "postfix fails: says the files were put back and restarted with them" \
 	eval 'has "the files were put back; restarting with them" && has "smtps: failed; the configuration was put back as it was"'
 check "postfix fails: files rolled back byte for byte" orig_files
-check "postfix fails: postfix@-.service and dovecot.service active again (restarted with the old files)" \
+check "postfix fails: $PFU and dovecot.service active again (restarted with the old files)" \
 	eval 'both_active && [ "$(inv)" != "$i3" ]'
 check "postfix fails: Postfix runs the old configuration (no 465 service, port 25 answers)" \
 	eval '[ -z "$(X postconf -M submissions/inet 2>/dev/null)" ] && banner25 | grep -q "^220 "'

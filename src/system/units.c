@@ -263,13 +263,60 @@ static int names_one(const char *name, char ***out)
 	return 0;
 }
 
+/* Whether UNIT lists OTHER in its Conflicts= (false for a unit systemd does not know). */
+static int unit_conflicts_with(sd_bus *bus, const char *unit, const char *other, bool *out)
+{
+	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL, *get = NULL, *val = NULL;
+	_cleanup_(sym_sd_bus_error_freep) sd_bus_error err = SD_BUS_ERROR_NULL;
+	const char *path, *name;
+	int r;
+
+	*out = false;
+	r = sym_sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit");
+	if (r >= 0)
+		r = sym_sd_bus_message_append(m, "s", unit);
+	if (r < 0)
+		return log_err(r, "LoadUnit %s: %s", unit, strerror(-r));
+	r = sym_sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &err, &reply);
+	if (r < 0)
+		return log_err(r, "cannot load unit %s: %s", unit, bus_error_text(&err, r));
+	r = sym_sd_bus_message_read(reply, "o", &path);
+	if (r >= 0)
+		r = sym_sd_bus_message_new_method_call(bus, &get, SD_DEST, path, "org.freedesktop.DBus.Properties", "Get");
+	if (r >= 0)
+		r = sym_sd_bus_message_append(get, "ss", SD_UNIT, "Conflicts");
+	if (r < 0)
+		return log_err(r, "Conflicts of %s: %s", unit, strerror(-r));
+	r = sym_sd_bus_call(bus, get, CALL_TIMEOUT_USEC, &err, &val);
+	if (r < 0)
+		return log_err(r, "cannot read Conflicts of %s: %s", unit, bus_error_text(&err, r));
+	r = sym_sd_bus_message_enter_container(val, 'v', "as");
+	if (r >= 0)
+		r = sym_sd_bus_message_enter_container(val, 'a', "s");
+	while (r >= 0 && (r = sym_sd_bus_message_read(val, "s", &name)) > 0)
+		if (streq(name, other))
+			*out = true;
+	if (r < 0)
+		return log_err(r, "Conflicts of %s: bad reply: %s", unit, strerror(-r));
+	return 0;
+}
+
 int units_postfix_names_on(sd_bus *bus, char ***out)
 {
 	char state[32];
+	bool own_daemon;
 	int r;
 
 	*out = NULL;
-	/* Debian: postfix.service is a /bin/true wrapper; the daemon runs in the instance unit. */
+	/* Debian 13: postfix.service runs the default instance itself and Conflicts= postfix@-.service,
+	 * whose template would assert /etc/postfix-//main.cf. */
+	r = unit_conflicts_with(bus, "postfix.service", "postfix@-.service", &own_daemon);
+	if (r < 0)
+		return r;
+	log_debug("postfix.service conflicts with postfix@-.service: %s", own_daemon ? "yes" : "no");
+	if (own_daemon)
+		return names_one("postfix.service", out);
+	/* Debian 11/12: postfix.service is a /bin/true wrapper; the daemon runs in the instance unit. */
 	r = unit_load_state(bus, "postfix@-.service", state, sizeof state);
 	if (r < 0)
 		return r;

@@ -10,6 +10,7 @@
 # and the state directory.
 #
 #   sysd.sh check              can this machine run it? prints "yes" or "no: REASON" (exit 0/1)
+#   sysd.sh postfix-unit       the unit that runs Postfix here (postfix@-.service or postfix.service)
 #   sysd.sh start STATE        boot (STATE: a new or empty directory); prints the host PID of its systemd
 #   sysd.sh exec STATE CMD...  run CMD inside: it sees /run/systemd/system, /run/systemd/private, the
 #                              system bus at /run/dbus/system_bus_socket and /etc/postfix as usual
@@ -38,6 +39,13 @@ INFRA_UNITS="systemd-journald.service systemd-journald.socket systemd-journald-d
 systemd-journald-audit.socket dbus.socket dbus.service"
 
 die() { echo "sysd.sh: $*" >&2; exit 1; }
+
+# The unit running the default Postfix instance: postfix@-.service under Debian 11/12's wrapper
+# postfix.service; postfix.service itself on Debian 13, where it Conflicts= postfix@-.service.
+postfix_unit() {
+	if grep -qs '^Conflicts=.*postfix@-\.service' "$LIB/postfix.service"; then echo postfix.service
+	else echo postfix@-.service; fi
+}
 
 cgroup2_base() {   # pure cgroup2 or the unified part of a hybrid host
 	local b
@@ -97,8 +105,10 @@ do_start() {
 	printf '[Unit]\nDescription=op25b test target\nWants=systemd-journald.service dbus.socket dbus.service\n' \
 		>"$U/op25b.target"
 	for u in $INFRA_UNITS $REAL_UNITS; do ln -s "$LIB/$u" "$U/$u"; done
-	# What Debian's postfix-instance-generator does for the default instance.
-	ln -s "$LIB/postfix@.service" "$U/postfix.service.wants/postfix@-.service"
+	# What Debian's postfix-instance-generator does for the default instance (Debian 11, 12; on 13
+	# postfix.service runs it itself).
+	[ "$(postfix_unit)" = postfix.service ] ||
+		ln -s "$LIB/postfix@.service" "$U/postfix.service.wants/postfix@-.service"
 	# Test units; no start rate limit, so that tests may restart them as often as they like.
 	tunit() { printf '[Unit]\nStartLimitIntervalSec=0\n%b' "$2" >"$U/$1"; }
 	tunit op25b-test.service '[Service]\nExecStart=/bin/sleep infinity\n'
@@ -212,6 +222,7 @@ do_stop() {
 
 cmd=${1:-}
 case $cmd in
+postfix-unit) postfix_unit ;;
 check)
 	reason=$(why_not)
 	if [ -z "$reason" ]; then echo yes; exit 0; fi
@@ -224,5 +235,5 @@ start|exec|stop)
 	exec) [ $# -gt 0 ] || die "usage: sysd.sh exec STATE CMD..."; do_exec "$S" "$@" ;;
 	stop) do_stop "$S" ;;
 	esac ;;
-*) echo "usage: sysd.sh check | start STATE | exec STATE CMD... | stop STATE" >&2; exit 2 ;;
+*) echo "usage: sysd.sh check | postfix-unit | start STATE | exec STATE CMD... | stop STATE" >&2; exit 2 ;;
 esac
