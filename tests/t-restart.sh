@@ -234,8 +234,9 @@ offline_case() { # NAME REASON [VAR=VALUE] [OPTIONS...]: apply and revert, files
 	show
 	check "$name apply: exit 0, \"restarts skipped ($reason)\"" \
 		eval '[ $rc = 0 ] && has "restarts skipped ($reason): restart Postfix and Dovecot to use the new configuration"'
+	# Postfix 3.5's stock master.cf (Debian 11) names the 465 service smtps, later ones submissions.
 	check "$name apply: files edited (postconf -M shows the 465 service)" \
-		eval '! orig_files >/dev/null && [ -n "$(X postconf -M submissions/inet 2>/dev/null)" ]'
+		eval '! orig_files >/dev/null && [ -n "$(X postconf -M submissions/inet smtps/inet 2>/dev/null)" ]'
 	check "$name apply: nothing restarted (InvocationIDs unchanged, 465 not served)" \
 		eval '[ "$(inv)" = "$i" ] && both_active && ! listening 465'
 	op "${e[@]}" revert "${COMMON[@]}" "$@"
