@@ -11,7 +11,7 @@ release_number() { case $1 in bullseye) echo 11 ;; bookworm) echo 12 ;; trixie) 
 # dependencies, each at that release's version.
 distro_packages() {
 	echo "postfix dovecot-core dovecot-imapd dovecot-pop3d libsasl2-modules systemd dbus firewalld" \
-		"augeas-lenses augeas-tools libaugeas-dev build-essential pkg-config libsystemd-dev libssl-dev check" \
+		"augeas-lenses augeas-tools libaugeas-dev build-essential pkg-config libsystemd-dev libssl-dev libjansson-dev check" \
 		"ca-certificates openssl swaks libnet-ssleay-perl curl python3 iproute2 procps nftables"
 }
 
