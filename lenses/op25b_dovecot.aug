@@ -81,8 +81,10 @@ let eq = del /[ \t]*=/ " ="
 (* View: value_sep  one blank after "=" in new lines *)
 let value_sep = del /[ \t]*/ " "
 
-(* Variable: name  a setting's or a block's name: not a comment, a command or a brace *)
-let name = /[^# \t\n=!{}"][^ \t\n={}"#]*/
+(* Variable: name  a setting's or a block's name: not a comment, a command or a brace. No '/':
+   Dovecot's names have none, and Augeas 1.12 (Debian 11) refuses a key that can hold the path
+   separator *)
+let name = /[^#\/ \t\n=!{}"][^\/ \t\n={}"#]*/
 
 (* Variable: value  to the end of the line, blanks at either end dropped; a '\' at the end of a
    line continues the value on the next one (so a value never ends with '\'); never "=" alone

@@ -56,7 +56,9 @@ in_root() {
 # A test's totals line: "N passed, N failed, N skipped".
 totals() { grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$1" | tail -n 1; }
 
-SUMMARY=""
+SUMMARY="" TABLE=""
+# upstream PACKAGE: its upstream version from "package version" lines (no epoch, no Debian revision).
+upstream() { awk -v p="$1" '$1 == p { print $2 }' | sed -e 's/^[0-9]*://' -e 's/[-+~].*//'; }
 for rel in "$@"; do
 	release_known "$rel" || { fail "$rel: unknown release (one of: $RELEASES)"; continue; }
 	n=$(release_number "$rel")
@@ -129,12 +131,17 @@ for rel in "$@"; do
 
 	vers=$(root_versions "$root" | awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')
 	echo "# Debian $n ($rel) versions: $vers"
+	TABLE="$TABLE# | Debian $n ($rel) | $(root_versions "$root" | upstream postfix) | $(root_versions "$root" | upstream dovecot-core) | $(root_versions "$root" | upstream systemd) | $(root_versions "$root" | upstream firewalld) | $(root_versions "$root" | upstream openssl) | $(root_versions "$root" | upstream libaugeas-dev) | $(root_versions "$root" | upstream gcc) |"$'\n'
 	SUMMARY="$SUMMARY# Debian $n ($rel): root ${t_root} s ($how), op25b build ${t_build} s, tests ${t_tests} s, total $(($(now) - t0)) s"$'\n'
 	if [ -n "${OP25B_DISTRO_KEEP:-}" ]; then echo "# kept $work"; else bash "$HERE/ns.sh" clean "$work"; fi
 	rm -f "$out"
 done
 
 printf '%s' "$SUMMARY"
+if [ -n "$TABLE" ]; then
+	echo "# | Release | Postfix | Dovecot | systemd | firewalld | OpenSSL | Augeas | gcc |"
+	printf '%s' "$TABLE"
+fi
 [ -z "$broken" ] || echo "failing:$broken"
 echo "$pass passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
