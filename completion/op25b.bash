@@ -12,7 +12,7 @@ _op25b_opts()
             --zone= $common" ;;
         revert) echo "--mode= --zone= $common" ;;
         status | log) echo "$common" ;;
-        probe) echo '--json --timeout= --quiet --verbose --help' ;;
+        probe) echo '--json --timeout= --quiet --verbose --help --version' ;;
         verify) echo "--host= --send-test= --user= --password-file= --password-stdin $common" ;;
         *) echo '--help --version' ;;
     esac

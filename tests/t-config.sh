@@ -132,6 +132,8 @@ f=$(conf badbool.conf "mode = smtps" "cert = $CERT" "key = $KEY" "" "no_restart 
 refused "bad switch value: exit 2, FILE:5" "^op25b: $f:5: no_restart = maybe: expected yes or no" --config="$f"
 f=$(conf badtimeout.conf "timeout = 0" "mode = smtps")
 refused "bad timeout: exit 2, FILE:1" "^op25b: $f:1: timeout = 0:" --config="$f"
+f=$(conf plustimeout.conf "mode = smtps" "timeout = +5")
+refused "timeout = +5: exit 2, FILE:2 (the rule of --timeout too)" "^op25b: $f:2: timeout = \\+5: expected seconds from 1 to 3600" --config="$f"
 f=$(conf relpath.conf "mode = smtps" "cert = fullchain.pem" "key = $KEY")
 refused "relative path: exit 2, FILE:2" "^op25b: $f:2: cert = fullchain.pem: must be an absolute path" --config="$f"
 f=$(conf novalue.conf "mode = smtps" "zone =")

@@ -77,8 +77,14 @@ smtps "options: relative --state-dir" "--state-dir=var/lib/op25b: must be an abs
 smtps "options: --timeout=0" "--timeout=0: expected seconds from 1 to 3600" "${TLS[@]}" --timeout=0
 smtps "options: --timeout=abc" "--timeout=abc: expected seconds from 1 to 3600" "${TLS[@]}" --timeout=abc
 smtps "options: --timeout=3601" "--timeout=3601: expected seconds from 1 to 3600" "${TLS[@]}" --timeout=3601
+# One rule for the command line and op25b.conf (t-config.sh: "timeout = +5"): decimal digits only.
+smtps "options: --timeout=+5" "--timeout=+5: expected seconds from 1 to 3600" "${TLS[@]}" --timeout=+5
+smtps "options: --timeout=' 5'" "--timeout= 5: expected seconds from 1 to 3600" "${TLS[@]}" "--timeout= 5"
 hostile "options: revert with --cert" "revert: --domain/--cert/--key are options of apply" revert --root="$R" "${TLS[@]}"
 hostile "options: status with --mode" "status: --mode is not an option of this verb" status --root="$R" --mode=smtps
+# The option table (src/cli/option-table.h) says which verbs take an option; the rest are refused.
+hostile "options: probe with --root" "probe: --root is not an option of this verb" probe --root="$R" 127.0.0.1
+hostile "options: status with --zone" "status: --zone is not an option of this verb" status --root="$R" --zone=public
 hostile "options: status with an extra argument" "status: unexpected argument 'extra'" status --root="$R" extra
 hostile "options: probe without a host" "probe: exactly one HOST[:PORT] is required" probe
 hostile "options: probe of a host with a blank" "probe smtp isp.example: whitespace or control characters in host" probe 'smtp isp.example'

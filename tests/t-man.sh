@@ -103,6 +103,37 @@ for s in NAME SYNOPSIS DESCRIPTION SECURITY DIAGNOSTICS FILES EXAMPLES "SEE ALSO
 	check "op25b.conf.5: section $s" has5 "^$s\$"
 done
 
+# ---- the option table (src/cli/option-table.h) against --help, the pages and the completion ----
+# One entry a line: OPTION(ID, "name", SHORT, KIND, FIELD, VERBS, HASH, FILE, ...); FILE is NULL for
+# a key of op25b.conf, "" for no key, else why the file may not hold it.
+TABLE=$(sed -n 's/^OPTION([A-Z_]*, "\([a-z-]*\)", \([^,]*\), \(K_[A-Z_]*\), [^,]*, \([^,]*\), [01], \(NULL\|""\|"[^"]*"\), "\([^"]*\)".*/\1\t\2\t\3\t\4\t\5\t\6/p' \
+	"$TOP/src/cli/option-table.h")
+TAB=$(printf '\t')
+NOPTS=$(grep -c '^OPTION(' "$TOP/src/cli/option-table.h")
+check "option table: every entry read ($(printf '%s\n' "$TABLE" | grep -c .) of $NOPTS)" \
+	test "$(printf '%s\n' "$TABLE" | grep -c .)" = "$NOPTS"
+TABLEOPTS=$(printf '%s\n' "$TABLE" | cut -f1 | sed 's/^/--/' | sort)
+check "op25b --help lists exactly the table's long options" test "$TABLEOPTS" = "$LONGOPTS"
+# The verbs of an option: V_APPLY | V_REVERT, V_LOCAL (all but probe), V_ALL.
+verbs_of() {
+	case $1 in *V_ALL*) echo "apply revert status probe verify log"; return ;; esac
+	case $1 in *V_LOCAL*) echo "apply revert status verify log"; return ;; esac
+	local v out=""
+	for v in apply revert status probe verify log; do
+		case $1 in *"V_$(printf '%s' "$v" | tr a-z A-Z)"*) out="$out $v" ;; esac
+	done
+	echo $out
+}
+FILEKEYS=$(printf '%s\n' "$TABLE" | awk -F'\t' '$5 == "NULL" { gsub("-", "_", $1); print $1 }' | sort)
+PAGEKEYS=$(grep -oE '^       [a-z_]+ = ' <<<"$T5" | awk '{ print $1 }' | sort -u)
+check "op25b.conf.5: its keys are exactly the table's file keys (table: $(echo $FILEKEYS); page: $(echo $PAGEKEYS))" \
+	test "$FILEKEYS" = "$PAGEKEYS"
+missing=""
+for k in $(printf '%s\n' "$TABLE" | awk -F'\t' '$5 ~ /^"[^"]/ { gsub("-", "_", $1); print $1 }'); do
+	sed -n '/^   Not allowed in the file/,/^[A-Z]/p' <<<"$T5" | grep -qE "^       $k( |\$)" || missing="$missing $k"
+done
+check "op25b.conf.5: the keys the file refuses are under 'Not allowed in the file'${missing:+ (missing:$missing)}" test -z "$missing"
+
 # ---- bash completion ----
 if command -v bash >/dev/null 2>&1; then
 	check "completion: bash -n" bash -n "$COMP"
@@ -121,6 +152,18 @@ if command -v bash >/dev/null 2>&1; then
 	check "completion: status --j<TAB>" test "$(complete_words op25b status --j)" = "--json"
 	check "completion: --config=<TAB> completes files" \
 		test "$(complete_words op25b apply --config = "$TOP/etc/op25b.co")" = "$TOP/etc/op25b.conf"
+	for verb in apply revert status probe verify log; do
+		want=$(printf '%s\n' "$TABLE" | while IFS=$TAB read -r name short kind verbs file arg; do
+			case " $(verbs_of "$verbs") " in *" $verb "*) echo "--$name${arg:+=}" ;; esac
+		done | sort | tr '\n' ' ')
+		got=$(complete_words op25b "$verb" -- | tr ' ' '\n' | grep . | sort | tr '\n' ' ')
+		check "completion: $verb offers the table's options of $verb (table: $want; completion: $got)" test "$got" = "$want"
+	done
+	# "--mode smtps": the options that take a value, and only those, take the next word.
+	NEXTWORD=$(sed -n '/case \$prev in/,/opt=\$prev/p' "$COMP" | grep -oE -- '--[a-z-]+' | sort | tr '\n' ' ')
+	WITHARG=$(printf '%s\n' "$TABLE" | awk -F'\t' '$6 != "" { print "--" $1 }' | sort | tr '\n' ' ')
+	check "completion: the options taking a value are those of the table (table: $WITHARG; completion: $NEXTWORD)" \
+		test "$NEXTWORD" = "$WITHARG"
 	check "completion: registered for op25b" bash -c ". '$COMP'; complete -p op25b | grep -q -- '-F _op25b'"
 else
 	skip "completion: bash is not installed"

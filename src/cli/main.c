@@ -3,13 +3,13 @@
 #include <locale.h>
 #include <sys/stat.h>
 
-#include "options.h"
+#include "request.h"
 #include "util.h"
 #include "verbs.h"
 
 static const struct {
 	const char *name;
-	int (*run)(const struct options *o);
+	int (*run)(const struct request *o);
 } verb_table[] = {
 	{ "apply", verb_apply },
 	{ "revert", verb_revert },
@@ -21,7 +21,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	struct options o = { 0 };
+	struct request o = { 0 };
 	bool exit_now;
 	int r;
 
@@ -29,9 +29,9 @@ int main(int argc, char **argv)
 	/* Files we create hold configuration and secrets: nothing group/world-writable by accident. */
 	umask(022);
 
-	r = options_parse(argc, argv, &o, &exit_now);
+	r = request_parse(argc, argv, &o, &exit_now);
 	if (r || exit_now) {
-		options_free(&o);
+		request_free(&o);
 		return r;
 	}
 	/* --json: stdout holds the one JSON object and nothing else; every text line (messages,
@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	if (o.json) {
 		o.json_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 		if (o.json_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
-			options_free(&o);
+			request_free(&o);
 			return log_err(EXIT_FAIL, "--json: %m");
 		}
 	}
@@ -49,6 +49,6 @@ int main(int argc, char **argv)
 			r = verb_table[i].run(&o);
 	if (o.json)
 		close(o.json_fd);
-	options_free(&o);
+	request_free(&o);
 	return r;
 }

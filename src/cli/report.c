@@ -29,7 +29,7 @@ void report_set(struct report *r, const char *key, json_t *value)
 void report_bool(struct report *r, const char *key, bool value) { report_set(r, key, json_boolean(value)); }
 void report_str(struct report *r, const char *key, const char *value) { report_set(r, key, js_string(value)); }
 
-void report_init(struct report *r, const struct options *o, const char *verb)
+void report_init(struct report *r, const struct request *o, const char *verb)
 {
 	*r = (struct report){ .o = json_object(), .opt = o };
 	if (!r->o) {
@@ -182,23 +182,23 @@ void report_diff(struct report *r, const struct conf_set *s)
 
 /* The options of the run as the history keeps them, named as on the command line: paths and
  * names, never a secret (of the relay password only where it came from). */
-static json_t *options_json(const struct options *o)
+static json_t *options_json(const struct request *o)
 {
 	json_t *x = json_object();
 	const struct { const char *key, *value; } v[] = {
-		{ "domain", o->domain }, { "cert", o->cert }, { "key", o->key }, { "relayhost", o->relayhost },
-		{ "relay-user", o->relay_user }, { "mechanisms", o->mechanisms }, { "password-map", o->password_map },
-		{ "relay-password-file", o->relay_password_file }, { "zone", o->zone }, { "config", o->config },
-		{ "postfix-dir", streq(o->postfix_dir, "/etc/postfix") ? NULL : o->postfix_dir },
-		{ "dovecot-dir", streq(o->dovecot_dir, "/etc/dovecot") ? NULL : o->dovecot_dir },
+		{ "domain", o->tls.domain }, { "cert", o->tls.cert }, { "key", o->tls.key }, { "relayhost", o->relay.host },
+		{ "relay-user", o->relay.user }, { "mechanisms", o->relay.mechanisms }, { "password-map", o->relay.password_map },
+		{ "relay-password-file", o->relay.password_file }, { "zone", o->zone }, { "config", o->config },
+		{ "postfix-dir", streq(o->target.postfix_dir, "/etc/postfix") ? NULL : o->target.postfix_dir },
+		{ "dovecot-dir", streq(o->target.dovecot_dir, "/etc/dovecot") ? NULL : o->target.dovecot_dir },
 	};
 	for (size_t i = 0; x && i < ELEMENTSOF(v); i++)
 		if (v[i].value && js_set_str(x, v[i].key, v[i].value) < 0)
 			goto fail;
-	if (x && ((o->relay_password_stdin && js_set_bool(x, "relay-password-stdin", true) < 0) ||
+	if (x && ((o->relay.password_stdin && js_set_bool(x, "relay-password-stdin", true) < 0) ||
 		  (o->no_restart && js_set_bool(x, "no-restart", true) < 0) ||
 		  (o->no_firewall && js_set_bool(x, "no-firewall", true) < 0) ||
-		  (o->root_given && js_set_str(x, "root", o->root) < 0)))
+		  (o->target.root_given && js_set_str(x, "root", o->target.root) < 0)))
 		goto fail;
 	return x;
 fail:
@@ -237,7 +237,7 @@ static void record(const struct report *r, const json_t *o, int exit_status)
 	if (files && json_object_set_new(e, "files", json_deep_copy(files)) == 0)
 		for (size_t i = 0; i < json_array_size(json_object_get(e, "files")); i++)
 			json_object_del(json_array_get(json_object_get(e, "files"), i), "edits");
-	history_append(r->opt->root, r->opt->state_dir, e);
+	history_append(r->opt->target.root, r->opt->target.state_dir, e);
 }
 
 int report_end(struct report *r, int exit_status)

@@ -5,17 +5,17 @@
 #include "conffile.h"
 #include "fwstep.h"
 #include "json.h"
-#include "options.h"
+#include "request.h"
 #include "restart.h"
 
 struct report {
 	json_t *o;                  /* the object; NULL after running out of memory */
-	const struct options *opt;
+	const struct request *opt;
 	bool enomem;
 };
 
 /* {"op25b": version, "schema": N, "verb": VERB, "dry_run": ..., "changed": false} */
-void report_init(struct report *r, const struct options *o, const char *verb);
+void report_init(struct report *r, const struct request *o, const char *verb);
 /* "modes": the names of MODES, as a list. */
 void report_modes(struct report *r, const char *key, unsigned modes);
 /* "files": each file of S that changes, with its action and (apply) op25b's edits. REVERT names

@@ -34,48 +34,52 @@ static void summarize(const struct conf_set *s, unsigned mode)
 	}
 }
 
-static int plan(struct conf_set *s, const struct options *o, const struct tls_paths *tls)
+static int plan(struct conf_set *s, const struct request *o, const struct tls_paths *tls)
 {
 	switch (o->modes) {
 	case MODE_SMTPS:
-		return plan_smtps(s, o, tls);
+		return plan_smtps(s, &o->target, tls);
 	case MODE_SUBMISSION:
-		return plan_submission(s, o, tls);
+		return plan_submission(s, &o->target, &o->relay, tls);
 	default:
 		return log_err(-EINVAL, "--mode=%s: not available yet", mode_name(o->modes));
 	}
 }
 
-static int apply(const struct options *o, struct report *rep)
+static int apply(const struct request *o, struct report *rep)
 {
 	_cleanup_(tls_paths_free) struct tls_paths tls = { 0 };
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
-	_cleanup_(conf_set_done) struct conf_set s = { .root = o->root, .postfix_dir = o->postfix_dir, .state_dir = o->state_dir };
+	_cleanup_(conf_set_done) struct conf_set s = { .root = o->target.root, .postfix_dir = o->target.postfix_dir, .state_dir = o->target.state_dir };
 	_cleanup_(fw_report_done) struct fw_report fw = { 0 };
 	struct restart_report units = { 0 };
 	struct tx *t = NULL;
 	bool fw_online = false;
 	time_t not_after = 0;
+	struct fw_ctx fwc;
+	char oh[65];
 	int r;
 
-	if ((r = tls_paths_from_options(o, &tls)) < 0)
+	if ((r = tls_paths_from(&o->tls, &tls)) < 0)
 		return log_err(EXIT_FAIL, "out of memory");
+	request_fw_ctx(o, &fwc);
+	request_hash(o, oh);
 
 	/* The lock covers everything from the first read to the last write, on a first run too (it
 	 * creates nothing: journal.c). A state dir that does not exist yet is made only when there is
 	 * something to write: bad input creates nothing. */
-	if ((r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec)) < 0)
+	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
 		return exit_before_write(r);
 	for (size_t i = 0; i < j.n; i++)
 		if (j.txs[i].pending)
 			return log_err(EXIT_FAIL, "%s: an earlier run was interrupted; run 'op25b revert' first",
 				       j.txs[i].dir);
-	if ((r = fastpath_already_applied(o, &tls, &j, &not_after)) < 0)
+	if ((r = fastpath_already_applied(&o->target, o->modes, &o->relay, &tls, oh, &j, &not_after)) < 0)
 		return exit_before_write(r);
 	/* On the fast path the certificate's bytes are the ones checked before: parsing them again
 	 * (OpenSSL's decoders, ~2 ms) could only find that the date has passed. */
 	if (tls.cert && !(r > 0 && cert_still_valid(tls.cert, not_after)) &&
-	    cert_check(o->root, tls.cert, tls.key, &not_after) < 0)
+	    cert_check(o->target.root, tls.cert, tls.key, &not_after) < 0)
 		return EXIT_USAGE;
 	if (r > 0) {
 		log_info("%s: already applied; nothing to change", mode_name(o->modes));
@@ -90,7 +94,7 @@ static int apply(const struct options *o, struct report *rep)
 		if ((r = conf_render(&s, s.files[i])) < 0)
 			return exit_before_write(r);
 	bool files_change = txn_has_changes(&s);
-	if (files_change && (r = fw_step_plan(o, o->modes, &s, &fw_online, &fw)) < 0)
+	if (files_change && (r = fw_step_plan(&fwc, o->modes, &s, &fw_online, &fw)) < 0)
 		return exit_before_write(r);
 	report_files(rep, &s, false);
 	report_bool(rep, "changed", files_change);
@@ -112,29 +116,27 @@ static int apply(const struct options *o, struct report *rep)
 		return r < 0 ? EXIT_FAIL : EXIT_DONE;
 	}
 	/* Postfix judges the new files before any of them is written. */
-	if (validate_postfix(&s, o->postfix_dir) < 0)
+	if (validate_postfix(&s, o->target.postfix_dir) < 0)
 		return EXIT_FAIL;
 
 	if ((r = journal_make_dir(&j)) < 0)
 		return exit_before_write(r);
-	char oh[65];
-	fastpath_options_hash(o, &tls, oh);
 	if ((r = journal_begin(&j, o->modes, oh, &s, &t)) < 0)
 		return EXIT_FAIL;
 	if ((r = txn_write(&s)) < 0)
 		goto rollback;
-	if ((r = validate_dovecot(&s, o->dovecot_dir)) < 0)
+	if ((r = validate_dovecot(&s, o->target.dovecot_dir)) < 0)
 		goto rollback;
-	r = restart_changed(o, &s, &units);
+	r = restart_changed(&o->target, o->no_restart, &s, &units);
 	report_units(rep, &units);
 	if (r < 0)
 		goto rollback_restart;
-	if (fw_online && (r = fw_step_open(o, o->modes, &j, t, &fw)) < 0)
+	if (fw_online && (r = fw_step_open(&fwc, o->modes, &j, t, &fw)) < 0)
 		goto rollback_restart;
 	report_firewall(rep, &fw);
 	/* For the next run with the same options: nothing to do as long as this state holds. */
 	char st[65];
-	if (fastpath_state(o, &tls, st) == 0 && (r = journal_note_state(&j, t, st, not_after)) < 0)
+	if (fastpath_state(&o->target, o->modes, &o->relay, &tls, st) == 0 && (r = journal_note_state(&j, t, st, not_after)) < 0)
 		goto rollback_restart;
 	if ((r = journal_commit(&j, t)) < 0)
 		goto rollback_restart;
@@ -146,8 +148,8 @@ rollback_restart:
 	report_bool(rep, "changed", false);
 	if (txn_rollback(&s) == 0) {
 		log_info("%s: the files were put back; restarting with them", mode_name(o->modes));
-		restart_changed(o, &s, NULL);
-		fw_step_close(o, t, NULL);
+		restart_changed(&o->target, o->no_restart, &s, NULL);
+		fw_step_close(&fwc, t, NULL);
 		journal_drop(&j, t);
 	}
 	return log_err(EXIT_FAIL, "%s: failed; the configuration was put back as it was", mode_name(o->modes));
@@ -159,7 +161,7 @@ rollback:
 		       mode_name(o->modes));
 }
 
-int verb_apply(const struct options *o)
+int verb_apply(const struct request *o)
 {
 	struct report rep;
 	report_init(&rep, o, "apply");

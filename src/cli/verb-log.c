@@ -38,10 +38,10 @@ static void print_entry(const json_t *e)
 		putchar('\n');
 }
 
-static int log_verb(const struct options *o, struct report *rep)
+static int log_verb(const struct request *o, struct report *rep)
 {
 	_cleanup_json_ json_t *entries = NULL;
-	int r = history_read(o->root, o->state_dir, &entries);
+	int r = history_read(o->target.root, o->target.state_dir, &entries);
 	if (r < 0)
 		return r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
 	if (o->json) {
@@ -49,13 +49,13 @@ static int log_verb(const struct options *o, struct report *rep)
 		return EXIT_DONE;
 	}
 	if (json_array_size(entries) == 0)
-		log_info("no run of op25b recorded in %s", o->state_dir);
+		log_info("no run of op25b recorded in %s", o->target.state_dir);
 	for (size_t i = 0; i < json_array_size(entries); i++)
 		print_entry(json_array_get(entries, i));
 	return EXIT_DONE;
 }
 
-int verb_log(const struct options *o)
+int verb_log(const struct request *o)
 {
 	struct report rep;
 	report_init(&rep, o, "log");

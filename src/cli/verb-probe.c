@@ -15,7 +15,7 @@ static const char *printable_arg(const char *s)
 	return s;
 }
 
-static int probe(const struct options *o, struct report *rep)
+static int probe(const struct request *o, struct report *rep)
 {
 	_cleanup_(probe_result_free) struct probe_result res = { 0 };
 	struct hostport hp;
@@ -24,7 +24,7 @@ static int probe(const struct options *o, struct report *rep)
 	if (hostport_parse(o->args[0], PROBE_DEFAULT_PORT, &hp, &why) < 0)
 		return log_err(EXIT_USAGE, "probe %s: %s", printable_arg(o->args[0]), why);
 
-	int r = probe_run(hp.host, hp.port, o->timeout_sec, &res);
+	int r = probe_run(hp.host, hp.port, o->target.timeout_sec, &res);
 	/* --json prints an object also for a failed probe (its "error" says why), so that scripts
 	 * always have one object to read; the text report is for completed probes only. */
 	if (o->json)
@@ -36,7 +36,7 @@ static int probe(const struct options *o, struct report *rep)
 	return r < 0 ? EXIT_FAIL : EXIT_DONE;
 }
 
-int verb_probe(const struct options *o)
+int verb_probe(const struct request *o)
 {
 	struct report rep;
 	report_init(&rep, o, "probe");

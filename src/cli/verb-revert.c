@@ -92,16 +92,16 @@ static bool under(const char *path, const char *dir)
 /* The journal names only files in the directories op25b manages: Postfix's and Dovecot's, the
  * firewalld zones, and the password map (a table source holding a secret, wherever --password-map
  * put it); never the state dir. Anything else is a journal that is not op25b's to trust. */
-static int check_managed(const struct options *o, const struct tx *t, const struct tx_file *x)
+static int check_managed(const struct request *o, const struct tx *t, const struct tx_file *x)
 {
-	bool ok = (under(x->path, o->postfix_dir) || under(x->path, o->dovecot_dir) ||
+	bool ok = (under(x->path, o->target.postfix_dir) || under(x->path, o->target.dovecot_dir) ||
 		   under(x->path, "/etc/firewalld/zones") || (x->postmap_type && x->secret)) &&
-		  !under(x->path, o->state_dir);
+		  !under(x->path, o->target.state_dir);
 	if (ok)
 		return 0;
 	return log_err(-EINVAL, "%s/meta: %s: not in a directory op25b manages (--postfix-dir=%s, --dovecot-dir=%s, "
-				"/etc/firewalld/zones); refusing to revert anything", t->dir, x->path, o->postfix_dir,
-		       o->dovecot_dir);
+				"/etc/firewalld/zones); refusing to revert anything", t->dir, x->path, o->target.postfix_dir,
+		       o->target.dovecot_dir);
 }
 
 static int revert_file(struct conf_set *s, const struct journal *j, const struct tx *t, size_t i, unsigned *seq)
@@ -193,16 +193,19 @@ static void finalize(struct conf_set *s)
 	}
 }
 
-static int revert(const struct options *o, struct report *rep)
+static int revert(const struct request *o, struct report *rep)
 {
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
-	_cleanup_(conf_set_done) struct conf_set s = { .root = o->root, .postfix_dir = o->postfix_dir, .state_dir = o->state_dir };
+	_cleanup_(conf_set_done) struct conf_set s = { .root = o->target.root, .postfix_dir = o->target.postfix_dir, .state_dir = o->target.state_dir };
 	_cleanup_(fw_report_done) struct fw_report fw = { 0 };
 	struct restart_report units = { 0 };
 	unsigned modes = o->modes ? o->modes : MODE_ALL, seq = 0, done = 0;
+	struct fw_ctx fwc;
 	int r;
 
-	if ((r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec)) < 0)
+	request_fw_ctx(o, &fwc);
+
+	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
 		return r == -EBUSY || r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
 
 	for (size_t k = j.n; k-- > 0;) {
@@ -242,12 +245,12 @@ static int revert(const struct options *o, struct report *rep)
 		if (f->postmap_type && !f->existed && !f->new && (r = postmap_remove(s.root, f->postmap_type, f->path)) < 0)
 			log_warn("%s: its compiled table could not be removed", f->path);
 	}
-	r = restart_changed(o, &s, &units);
+	r = restart_changed(&o->target, o->no_restart, &s, &units);
 	report_units(rep, &units);
 	if (r < 0) {
 		if (txn_rollback(&s) == 0) {
 			report_bool(rep, "changed", false);
-			restart_changed(o, &s, NULL);
+			restart_changed(&o->target, o->no_restart, &s, NULL);
 			return log_err(EXIT_FAIL, "revert failed: a service did not come back; the files were put back as "
 						  "they were before the revert");
 		}
@@ -255,7 +258,7 @@ static int revert(const struct options *o, struct report *rep)
 	}
 	for (size_t k = j.n; k-- > 0;)
 		if ((j.txs[k].mode & modes) || j.txs[k].pending) {
-			if (fw_step_close(o, &j.txs[k], &fw) < 0)
+			if (fw_step_close(&fwc, &j.txs[k], &fw) < 0)
 				log_warn("the firewall services above are still open: close them with firewall-cmd");
 			if ((r = journal_drop(&j, &j.txs[k])) < 0)
 				return log_err(EXIT_FAIL, "the files were reverted, but the journal could not be cleared: "
@@ -274,7 +277,7 @@ static int revert(const struct options *o, struct report *rep)
 	return EXIT_DONE;
 }
 
-int verb_revert(const struct options *o)
+int verb_revert(const struct request *o)
 {
 	struct report rep;
 	report_init(&rep, o, "revert");

@@ -48,10 +48,10 @@ static json_t *files_json(const char *root, const struct tx *t)
 	return a;
 }
 
-static int status(const struct options *o, struct report *rep)
+static int status(const struct request *o, struct report *rep)
 {
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
-	int r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec);
+	int r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec);
 	if (r < 0)
 		return r == -EBUSY || r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
 
@@ -69,13 +69,13 @@ static int status(const struct options *o, struct report *rep)
 		if (o->json) {
 			json_t *x = json_object();
 			if (!modes || js_set(modes, mode_name(m), x) < 0 || js_set_bool(x, "applied", t) < 0 ||
-			    js_set(x, "files", files_json(o->root, t)) < 0)
+			    js_set(x, "files", files_json(o->target.root, t)) < 0)
 				rep->enomem = true;
 			continue;
 		}
 		printf("%s: %s\n", mode_name(m), t ? "applied" : "not applied");
 		for (size_t i = 0; t && i < t->n; i++)
-			printf("  %s: %s\n", t->files[i].path, state_text[state_of(o->root, &t->files[i])]);
+			printf("  %s: %s\n", t->files[i].path, state_text[state_of(o->target.root, &t->files[i])]);
 	}
 	report_bool(rep, "interrupted", interrupted);
 	report_router_ports(rep, applied);
@@ -89,7 +89,7 @@ static int status(const struct options *o, struct report *rep)
 	return EXIT_DONE;
 }
 
-int verb_status(const struct options *o)
+int verb_status(const struct request *o)
 {
 	struct report rep;
 	report_init(&rep, o, "status");

@@ -25,27 +25,27 @@ static json_t *checks_json(const struct checks *c)
 	return a;
 }
 
-static int verify(const struct options *o, struct report *rep)
+static int verify(const struct request *o, struct report *rep)
 {
 	_cleanup_(verify_config_free) struct verify_config vc = { 0 };
 	_cleanup_(checks_free) struct checks c = { .print = !o->json };
-	const char *host = o->host ? o->host : DEFAULT_HOST;
+	const char *host = o->verify.host ? o->verify.host : DEFAULT_HOST;
 	int r;
 
 	/* A server that hangs up while TLS writes must give EPIPE, not kill the run. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = verify_read_config(o, &vc)) != 0)
+	if ((r = verify_read_config(&o->target, &vc)) != 0)
 		return r;
 	if (vc.interrupted)
 		checks_add(&c, CHECK_FAIL, "journal", "an earlier op25b run was interrupted: run 'op25b revert' first");
 	if (!vc.modes)
-		checks_add(&c, CHECK_FAIL, "journal", "op25b has applied nothing here (no transaction in %s)", o->state_dir);
+		checks_add(&c, CHECK_FAIL, "journal", "op25b has applied nothing here (no transaction in %s)", o->target.state_dir);
 	if (vc.modes & MODE_SMTPS)
-		verify_smtps(o, host, &vc, &c);
+		verify_smtps(&o->target, host, &vc, &c);
 	if (vc.modes & MODE_SUBMISSION)
-		verify_submission(o, host, &vc, &c);
-	if (o->send_test && vc.modes)
-		verify_send_test(o, host, &vc, &c);
+		verify_submission(&o->target, host, &vc, &c);
+	if (o->verify.send_test && vc.modes)
+		verify_send_test(&o->target, &o->verify, host, &vc, &c);
 	size_t failed = checks_failed(&c);
 	report_str(rep, "host", host);
 	report_modes(rep, "modes", vc.modes);
@@ -57,7 +57,7 @@ static int verify(const struct options *o, struct report *rep)
 	return failed ? EXIT_FAIL : EXIT_DONE;
 }
 
-int verb_verify(const struct options *o)
+int verb_verify(const struct request *o)
 {
 	struct report rep;
 	report_init(&rep, o, "verify");

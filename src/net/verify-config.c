@@ -171,7 +171,7 @@ static int read_dovecot(int dfd, unsigned timeout, struct verify_config *vc)
 	return 0;
 }
 
-int verify_read_config(const struct options *o, struct verify_config *vc)
+int verify_read_config(const struct target *o, struct verify_config *vc)
 {
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
 	int r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec);

@@ -89,7 +89,7 @@ static char *message(const char *from, const char *to)
 
 /* Submit on PORT (587: STARTTLS first; 465: implicit TLS). 0 with *qid (may stay NULL), or a failure
  * text in *why. */
-static int submit(const struct options *o, const char *host, unsigned port, const struct secret *pw, char **qid,
+static int submit(const struct target *t, const struct verify_settings *o, const char *host, unsigned port, const struct secret *pw, char **qid,
 		  char **why)
 {
 	_cleanup_(tlsconn_close) struct tlsconn c = TLSCONN_INIT;
@@ -100,7 +100,7 @@ static int submit(const struct options *o, const char *host, unsigned port, cons
 
 	*qid = *why = NULL;
 #define STEP_FAIL(...) do { *why = strdup_printf(__VA_ARGS__); return -EPROTO; } while (0)
-	if (tlsconn_open(&c, host, port, o->timeout_sec) < 0 || (port == 465 && tlsconn_start_tls(&c, host) < 0))
+	if (tlsconn_open(&c, host, port, t->timeout_sec) < 0 || (port == 465 && tlsconn_start_tls(&c, host) < 0))
 		STEP_FAIL("%u: %s", port, c.err);
 	c.expect = "the 220 greeting";
 	if (tlsconn_read_reply(&c, &g) < 0)
@@ -188,7 +188,7 @@ static char *status_line(const char *root, const char *path, const char *qid, in
 	return strndup(found, strcspn(found, "\n"));
 }
 
-void verify_send_test(const struct options *o, const char *host, const struct verify_config *vc, struct checks *out)
+void verify_send_test(const struct target *t, const struct verify_settings *o, const char *host, const struct verify_config *vc, struct checks *out)
 {
 	_cleanup_(secret_wipep) struct secret pw = { 0 };
 	_cleanup_free_ char *qid = NULL, *why = NULL;
@@ -199,7 +199,7 @@ void verify_send_test(const struct options *o, const char *host, const struct ve
 		checks_add(out, CHECK_FAIL, "send-test", "send-test: master.cf has neither 587 nor 465 enabled");
 		return;
 	}
-	r = o->password_file ? secret_from_file(o->root, o->password_file, &pw) : secret_from_stdin(&pw);
+	r = o->password_file ? secret_from_file(t->root, o->password_file, &pw) : secret_from_stdin(&pw);
 	if (r < 0) {
 		checks_add(out, CHECK_FAIL, "send-test", "send-test: no usable password (see above)");
 		return;
@@ -208,7 +208,7 @@ void verify_send_test(const struct options *o, const char *host, const struct ve
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t submitted_usec = ((uint64_t)ts.tv_sec - 1) * 1000000u;
-	if (submit(o, host, port, &pw, &qid, &why) < 0) {
+	if (submit(t, o, host, port, &pw, &qid, &why) < 0) {
 		checks_add(out, CHECK_FAIL, "send-test", "send-test to %s: %s", o->send_test, why ? why : "out of memory");
 		return;
 	}
@@ -220,16 +220,16 @@ void verify_send_test(const struct options *o, const char *host, const struct ve
 	}
 	const char *log = vc->maillog;
 	_cleanup_free_ char *line = NULL;
-	unsigned wait = o->timeout_sec < LOG_WAIT_MAX ? o->timeout_sec : LOG_WAIT_MAX;
+	unsigned wait = t->timeout_sec < LOG_WAIT_MAX ? t->timeout_sec : LOG_WAIT_MAX;
 	time_t until = time(NULL) + wait;
 	int err = 0;
-	while (log && !(line = status_line(o->root, log, qid, &err)) && err == 0 && time(NULL) < until)
+	while (log && !(line = status_line(t->root, log, qid, &err)) && err == 0 && time(NULL) < until)
 		nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
 
 	/* No mail log file: Postfix logs to the journal (RHEL, Fedora), unless --root names another
 	 * system, whose journal this is not. */
 	const char *where = vc->maillog;
-	if (log && err == -ENOENT && !o->root_given) {
+	if (log && err == -ENOENT && !t->root_given) {
 		where = "the journal";
 		err = maillog_journal_find(qid, submitted_usec, until, &line);
 		err = err < 0 ? err : 0;

@@ -80,7 +80,7 @@ char *verify_cert_words(const char *root, const char *cert, const char *served, 
 }
 
 /* After a TLS handshake on C: one check line comparing the certificate with CERT. */
-static void cert_check(const struct options *o, struct tlsconn *c, const char *id, const char *what,
+static void cert_check(const struct target *o, struct tlsconn *c, const char *id, const char *what,
 		       const char *cert, struct checks *out)
 {
 	char served[65];
@@ -160,7 +160,7 @@ static void relay_refused(struct tlsconn *c, const char *id, const char *what, s
 	tlsconn_command(c, "RSET", NULL, &rs);
 }
 
-static void check_465(const struct options *o, const char *host, const struct verify_config *vc, struct checks *out)
+static void check_465(const struct target *o, const char *host, const struct verify_config *vc, struct checks *out)
 {
 	_cleanup_(tlsconn_close) struct tlsconn c = TLSCONN_INIT;
 	_cleanup_(smtp_ehlo_free) struct smtp_ehlo e = { 0 };
@@ -188,7 +188,7 @@ static void check_465(const struct options *o, const char *host, const struct ve
 }
 
 /* 993/995: TLS first, then the protocol's greeting ("* OK" / "+OK"). */
-static void check_tls_port(const struct options *o, const char *host, unsigned port, const char *what,
+static void check_tls_port(const struct target *o, const char *host, unsigned port, const char *what,
 			   const char *greeting, const char *bye, const char *cert, struct checks *out)
 {
 	_cleanup_(tlsconn_close) struct tlsconn c = TLSCONN_INIT;
@@ -214,7 +214,7 @@ static void check_tls_port(const struct options *o, const char *host, unsigned p
 	tlsconn_send(&c, bye, strlen(bye));
 }
 
-void verify_smtps(const struct options *o, const char *host, const struct verify_config *vc, struct checks *out)
+void verify_smtps(const struct target *o, const char *host, const struct verify_config *vc, struct checks *out)
 {
 	check_465(o, host, vc, out);
 	if (!vc->dovecot) {
@@ -231,7 +231,7 @@ void verify_smtps(const struct options *o, const char *host, const struct verify
 		checks_add(out, CHECK_SKIP, "995-tls", "995 POP3S: pop3 is not among Dovecot's protocols");
 }
 
-static void check_587(const struct options *o, const char *host, const struct verify_config *vc, struct checks *out)
+static void check_587(const struct target *o, const char *host, const struct verify_config *vc, struct checks *out)
 {
 	_cleanup_(tlsconn_close) struct tlsconn c = TLSCONN_INIT;
 	_cleanup_(smtp_ehlo_free) struct smtp_ehlo before = { 0 }, after = { 0 };
@@ -291,7 +291,7 @@ static bool mech_allowed(const char *filter, const struct smtp_ehlo *e)
 	return false;
 }
 
-static void check_relay(const struct options *o, const struct verify_config *vc, struct checks *out)
+static void check_relay(const struct target *o, const struct verify_config *vc, struct checks *out)
 {
 	struct hostport hp;
 	const char *why = NULL;
@@ -328,7 +328,7 @@ static void check_relay(const struct options *o, const struct verify_config *vc,
 			   "without TLS (op25b writes encrypt)", vc->tls_level ? vc->tls_level : "(none)");
 }
 
-void verify_submission(const struct options *o, const char *host, const struct verify_config *vc, struct checks *out)
+void verify_submission(const struct target *o, const char *host, const struct verify_config *vc, struct checks *out)
 {
 	check_587(o, host, vc, out);
 	check_relay(o, vc, out);

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "options.h"
+#include "settings.h"
 
 enum check_status { CHECK_OK, CHECK_FAIL, CHECK_SKIP };
 
@@ -42,15 +42,15 @@ struct verify_config {
 
 /* Read the journal and the configuration. Returns 0, or an exit status (EXIT_USAGE for a bad state
  * dir, EXIT_FAIL otherwise) after printing why. */
-int verify_read_config(const struct options *o, struct verify_config *vc);
+int verify_read_config(const struct target *o, struct verify_config *vc);
 void verify_config_free(struct verify_config *vc);
 
 /* The network checks of each mode, against HOST. */
-void verify_smtps(const struct options *o, const char *host, const struct verify_config *vc, struct checks *out);
-void verify_submission(const struct options *o, const char *host, const struct verify_config *vc,
+void verify_smtps(const struct target *o, const char *host, const struct verify_config *vc, struct checks *out);
+void verify_submission(const struct target *o, const char *host, const struct verify_config *vc,
 		       struct checks *out);
 /* --send-test: submit one message (587 with STARTTLS, else 465) and follow it in the mail log. */
-void verify_send_test(const struct options *o, const char *host, const struct verify_config *vc,
+void verify_send_test(const struct target *t, const struct verify_settings *o, const char *host, const struct verify_config *vc,
 		      struct checks *out);
 
 /* "does the served certificate (SHA-256 SERVED) match the one in CERT (a target path)?" as a check

@@ -6,7 +6,7 @@
 #include "sasl.h"
 #include "util.h"
 
-int tls_paths_from_options(const struct options *o, struct tls_paths *t)
+int tls_paths_from(const struct tls_settings *o, struct tls_paths *t)
 {
 	*t = (struct tls_paths){ 0 };
 	if (o->domain) {
@@ -149,7 +149,7 @@ static int plan_master_cf(struct conf_set *s, struct conf_file *m, const struct 
 	return plan_tls_stanza(s, m, rel, tls);
 }
 
-int plan_smtps(struct conf_set *s, const struct options *o, const struct tls_paths *tls)
+int plan_smtps(struct conf_set *s, const struct target *o, const struct tls_paths *tls)
 {
 	struct conf_file *main_cf, *master_cf;
 	bool dovecot;

@@ -190,7 +190,8 @@ static int plan_map(struct conf_set *s, const char *path, const char *key, const
 	return 0;
 }
 
-int plan_submission(struct conf_set *s, const struct options *o, const struct tls_paths *tls)
+int plan_submission(struct conf_set *s, const struct target *t, const struct relay_settings *o,
+		    const struct tls_paths *tls)
 {
 	struct conf_file *main_cf, *master_cf;
 	struct hostport hp;
@@ -200,40 +201,28 @@ int plan_submission(struct conf_set *s, const struct options *o, const struct tl
 	_cleanup_(secret_wipe) struct secret pw = { 0 };
 	int r;
 
-	/* Everything the user gave is checked before anything is probed or read. */
-	if (!o->relayhost)
-		return log_err(-EINVAL, "apply --mode=submission: --relayhost=HOST[:PORT] is required");
-	if (hostport_parse(o->relayhost, 587, &hp, &why) < 0)
-		return log_err(-EINVAL, "--relayhost=%s: %s", o->relayhost, why ? why : "not HOST[:PORT]");
-	if (hostport_format(&hp, relay, sizeof(relay)) < 0)
-		return log_err(-EINVAL, "--relayhost=%s: too long", o->relayhost);
-	if (strempty(o->relay_user))
-		return log_err(-EINVAL, "apply --mode=submission: --relay-user=NAME is required");
-	if (!is_config_token(o->relay_user) || strchr(o->relay_user, ':'))
-		return log_err(-EINVAL, "--relay-user: must not be empty or contain blanks, control characters, '#' or ':'");
-	if (!o->relay_password_file == !o->relay_password_stdin)
-		return log_err(-EINVAL, "apply --mode=submission: give the password with exactly one of "
-					"--relay-password-file=FILE or --relay-password-stdin");
-	if (o->password_map && (o->password_map[0] != '/' || !is_config_token(o->password_map)))
-		return log_err(-EINVAL, "--password-map=%s: must be an absolute path without blanks or '#'", o->password_map);
+	/* The request is checked (src/cli/request.c): the relay parses, the login and the password's
+	 * source are there. */
+	if (hostport_parse(o->host, 587, &hp, &why) < 0 || hostport_format(&hp, relay, sizeof(relay)) < 0)
+		return log_err(-EINVAL, "--relayhost=%s: %s", o->host, why ? why : "too long");
 	if (o->mechanisms && !streq(o->mechanisms, "auto") && (r = parse_mech_list(o->mechanisms, &mechs)) < 0)
 		return r;
-	r = o->relay_password_file ? secret_from_file(o->root, o->relay_password_file, &pw) : secret_from_stdin(&pw);
+	r = o->password_file ? secret_from_file(t->root, o->password_file, &pw) : secret_from_stdin(&pw);
 	if (r < 0)
 		return r;
 
-	if ((r = postfix_open(s, o->postfix_dir, &main_cf, &master_cf)) < 0)
+	if ((r = postfix_open(s, t->postfix_dir, &main_cf, &master_cf)) < 0)
 		return r;
-	if (!mechs && (r = probe_mechs(&hp, o->timeout_sec, &mechs)) < 0)
+	if (!mechs && (r = probe_mechs(&hp, t->timeout_sec, &mechs)) < 0)
 		return r;
-	warn_missing_plugins(o->root, mechs);
-	if ((r = table_type(s, o->postfix_dir, main_cf, &type)) < 0)
+	warn_missing_plugins(t->root, mechs);
+	if ((r = table_type(s, t->postfix_dir, main_cf, &type)) < 0)
 		return r;
-	map = o->password_map ? strdup(o->password_map) : strdup_printf("%s/ispinfo", o->postfix_dir);
+	map = o->password_map ? strdup(o->password_map) : strdup_printf("%s/ispinfo", t->postfix_dir);
 	_cleanup_free_ char *maps = map ? strdup_printf("%s:%s", type, map) : NULL;
 	if (!maps)
 		return -ENOMEM;
-	if ((r = plan_map(s, map, relay, o->relay_user, &pw, type)) < 0)
+	if ((r = plan_map(s, map, relay, o->user, &pw, type)) < 0)
 		return r;
 	/* The map is written (and compiled) before main.cf points at it. */
 	struct conf_file *mapf = s->files[s->n - 1];
@@ -292,5 +281,5 @@ int plan_submission(struct conf_set *s, const struct options *o, const struct tl
 	if (!have_cert)
 		log_warn("no TLS certificate is configured: clients would send their passwords to port 587 in "
 			 "clear; give --cert/--key or --domain (or apply --mode=smtps first)");
-	return plan_sasl_wiring(s, o, main_cf);
+	return plan_sasl_wiring(s, t, main_cf);
 }

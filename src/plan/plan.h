@@ -2,14 +2,10 @@
  * change Augeas trees in memory, nothing on disk). */
 #pragma once
 #include "conffile.h"
-#include "options.h"
+#include "settings.h"
 
-/* The certificate and key a run uses, as paths on the target system (from --cert/--key or
- * --domain). NULL when none was given. */
-struct tls_paths {
-	char *cert, *key;
-};
-int tls_paths_from_options(const struct options *o, struct tls_paths *t);
+/* The certificate and key of --domain or --cert/--key. */
+int tls_paths_from(const struct tls_settings *o, struct tls_paths *t);
 void tls_paths_free(struct tls_paths *t);
 
 /* main.cf's server-side TLS keys (certificate, key, session cache, security level never lowered). */
@@ -18,5 +14,6 @@ int plan_tls_server(struct conf_set *s, struct conf_file *main_cf, const struct 
  * them) gets TLS's files too. */
 int plan_tls_stanza(struct conf_set *s, struct conf_file *master_cf, const char *rel, const struct tls_paths *tls);
 
-int plan_submission(struct conf_set *s, const struct options *o, const struct tls_paths *tls);
-int plan_smtps(struct conf_set *s, const struct options *o, const struct tls_paths *tls);
+int plan_submission(struct conf_set *s, const struct target *t, const struct relay_settings *o,
+		    const struct tls_paths *tls);
+int plan_smtps(struct conf_set *s, const struct target *t, const struct tls_paths *tls);

@@ -197,7 +197,7 @@ static int plan_in_main(struct conf_set *s, const char *path, const char *listen
 	return 0;
 }
 
-int plan_sasl_wiring(struct conf_set *s, const struct options *o, struct conf_file *main_cf)
+int plan_sasl_wiring(struct conf_set *s, const struct target *o, struct conf_file *main_cf)
 {
 	bool has_type, has_path;
 	const char *type, *spath;

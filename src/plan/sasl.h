@@ -4,7 +4,7 @@
  * auth listener in Postfix's queue directory. */
 #pragma once
 #include "conffile.h"
-#include "options.h"
+#include "settings.h"
 
 #define SASL_DROPIN "conf.d/99-op25b-auth.conf"
 #define SASL_PATH "private/auth"
@@ -14,4 +14,4 @@
  * the Dovecot lens; the file may already be open in S). Nothing is planned when main.cf already
  * names a SASL server (the admin's choice); a warning, and nothing planned, when Dovecot is missing
  * or cannot be edited. Returns 0 or a negative errno (the cause printed). */
-int plan_sasl_wiring(struct conf_set *s, const struct options *o, struct conf_file *main_cf);
+int plan_sasl_wiring(struct conf_set *s, const struct target *o, struct conf_file *main_cf);

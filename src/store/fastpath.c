@@ -12,19 +12,6 @@
 #include "rootfs.h"
 #include "util.h"
 
-/* What identifies "the same mode with the same options": every option that shapes the files
- * (the password is not here: see map_holds()). */
-void fastpath_options_hash(const struct options *o, const struct tls_paths *tls, char out[65])
-{
-#define OR_DASH(x) ((x) ? (x) : "-")
-	_cleanup_free_ char *s = strdup_printf("%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n", mode_name(o->modes),
-					       o->postfix_dir, o->dovecot_dir, OR_DASH(tls->cert), OR_DASH(tls->key),
-					       OR_DASH(o->relayhost), OR_DASH(o->relay_user), OR_DASH(o->mechanisms),
-					       OR_DASH(o->password_map));
-#undef OR_DASH
-	sha256_hex(s ? s : "", s ? strlen(s) : 0, out);
-}
-
 /* ---- The no-change fast path: proven from the journal, without Augeas or Postfix ---- */
 
 /* A digest of the configuration as it is: every entry under the Postfix and Dovecot directories
@@ -182,18 +169,19 @@ static int config_state(const char *root, const char *state_dir, const char *con
 }
 
 /* The map a submission run writes. */
-static char *map_path(const struct options *o)
+static char *map_path(const struct target *t, const struct relay_settings *o)
 {
-	return o->password_map ? strdup(o->password_map) : strdup_printf("%s/ispinfo", o->postfix_dir);
+	return o->password_map ? strdup(o->password_map) : strdup_printf("%s/ispinfo", t->postfix_dir);
 }
 
-int fastpath_state(const struct options *o, const struct tls_paths *tls, char out[65])
+int fastpath_state(const struct target *t, unsigned modes, const struct relay_settings *o, const struct tls_paths *tls,
+		   char out[65])
 {
-	_cleanup_free_ char *map = (o->modes & MODE_SUBMISSION) ? map_path(o) : NULL;
-	if ((o->modes & MODE_SUBMISSION) && !map)
+	_cleanup_free_ char *map = (modes & MODE_SUBMISSION) ? map_path(t, o) : NULL;
+	if ((modes & MODE_SUBMISSION) && !map)
 		return -ENOMEM;
 	/* The certificate and key too: same bytes, same verdict from cert_check() but for the date. */
-	const char *paths[6] = { o->postfix_dir, o->dovecot_dir };
+	const char *paths[6] = { t->postfix_dir, t->dovecot_dir };
 	size_t n = 2;
 	if (tls->cert)
 		paths[n++] = tls->cert;
@@ -201,7 +189,7 @@ int fastpath_state(const struct options *o, const struct tls_paths *tls, char ou
 		paths[n++] = tls->key;
 	if (map)
 		paths[n++] = map;
-	return config_state(o->root, o->state_dir, paths, out);
+	return config_state(t->root, t->state_dir, paths, out);
 }
 
 /* Would the map be left as it is: one record for KEY, whose value is VALUE, read the way
@@ -240,7 +228,7 @@ static bool map_holds(const char *text, size_t len, const char *key, const char 
 }
 
 /* The password given now is the one in the map (which the state digest shows is as op25b left it). */
-static int password_unchanged(const struct options *o, bool *same)
+static int password_unchanged(const struct target *t, const struct relay_settings *o, bool *same)
 {
 	_cleanup_(secret_wipe) struct secret pw = { 0 };
 	struct hostport hp;
@@ -249,20 +237,20 @@ static int password_unchanged(const struct options *o, bool *same)
 	int r;
 
 	*same = false;
-	if (!o->relayhost || !o->relay_user || hostport_parse(o->relayhost, 587, &hp, &why) < 0 ||
+	if (!o->host || !o->user || hostport_parse(o->host, 587, &hp, &why) < 0 ||
 	    hostport_format(&hp, key, sizeof(key)) < 0)
 		return 0; /* the planning says what is wrong */
-	if (!o->relay_password_file)
+	if (!o->password_file)
 		return 0; /* stdin can be read once: the full run needs it */
-	r = secret_from_file(o->root, o->relay_password_file, &pw);
+	r = secret_from_file(t->root, o->password_file, &pw);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *map = map_path(o), *text = NULL;
+	_cleanup_free_ char *map = map_path(t, o), *text = NULL;
 	size_t len = 0;
 	if (!map)
 		r = -ENOMEM;
-	else if (root_read_file(o->root, map, true, &text, &len, NULL) == 0) {
-		*same = map_holds(text, len, key, o->relay_user, &pw);
+	else if (root_read_file(t->root, map, true, &text, &len, NULL) == 0) {
+		*same = map_holds(text, len, key, o->user, &pw);
 		explicit_bzero(text, len);
 	}
 	return r;
@@ -271,28 +259,28 @@ static int password_unchanged(const struct options *o, bool *same)
 /* 1 when the newest transaction of this mode was made with the same options and nothing in the
  * configuration changed since it was written (nor, for submission, the password): applying again
  * would change nothing. 0 when that cannot be shown (the full run decides), or a negative errno. */
-int fastpath_already_applied(const struct options *o, const struct tls_paths *tls, const struct journal *j,
+int fastpath_already_applied(const struct target *target, unsigned modes, const struct relay_settings *o,
+			     const struct tls_paths *tls, const char *opts_hash, const struct journal *j,
 			     time_t *cert_not_after)
 {
 	const struct tx *t = NULL;
 	for (size_t i = j->n; i-- > 0 && !t;)
-		if (j->txs[i].mode == o->modes)
+		if (j->txs[i].mode == modes)
 			t = &j->txs[i];
 	if (!t || t->pending || strlen(t->state_hash) != 64)
 		return 0;
 	/* "auto" asks the relay, which may answer differently now. */
-	if ((o->modes & MODE_SUBMISSION) && (!o->mechanisms || streq(o->mechanisms, "auto")))
+	if ((modes & MODE_SUBMISSION) && (!o->mechanisms || streq(o->mechanisms, "auto")))
 		return 0;
-	char oh[65], st[65];
-	fastpath_options_hash(o, tls, oh);
-	if (!streq(oh, t->opts_hash))
+	char st[65];
+	if (!streq(opts_hash, t->opts_hash))
 		return 0;
 	/* Every file op25b wrote still holds what it wrote... */
 	for (size_t i = 0; i < t->n; i++) {
 		_cleanup_free_ char *data = NULL;
 		size_t len = 0;
 		char h[65];
-		if (root_read_file(o->root, t->files[i].path, false, &data, &len, NULL) < 0)
+		if (root_read_file(target->root, t->files[i].path, false, &data, &len, NULL) < 0)
 			return 0;
 		sha256_hex(data, len, h);
 		explicit_bzero(data, len);
@@ -300,11 +288,11 @@ int fastpath_already_applied(const struct options *o, const struct tls_paths *tl
 			return 0;
 	}
 	/* ... and nothing else the planning reads has changed since. */
-	if (fastpath_state(o, tls, st) < 0 || !streq(st, t->state_hash))
+	if (fastpath_state(target, modes, o, tls, st) < 0 || !streq(st, t->state_hash))
 		return 0;
-	if (o->modes & MODE_SUBMISSION) {
+	if (modes & MODE_SUBMISSION) {
 		bool same;
-		int r = password_unchanged(o, &same);
+		int r = password_unchanged(target, o, &same);
 		if (r < 0 || !same)
 			return r;
 	}

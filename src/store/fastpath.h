@@ -1,21 +1,19 @@
 /* The no-change fast path of apply (see fastpath.c). */
 #pragma once
 #include "journal.h"
-#include "options.h"
-#include "plan.h"
-
-/* What identifies "the same mode with the same options" (every option that shapes the files). */
-void fastpath_options_hash(const struct options *o, const struct tls_paths *tls, char out[65]);
+#include "settings.h"
 
 /* A digest of everything the planning of O's mode reads (the Postfix and Dovecot directories, the
  * password map, the certificate and key), recorded with each transaction. -E2BIG for an
  * unreasonably big tree. */
-int fastpath_state(const struct options *o, const struct tls_paths *tls, char out[65]);
+int fastpath_state(const struct target *t, unsigned modes, const struct relay_settings *o, const struct tls_paths *tls,
+		   char out[65]);
 
 /* 1 when applying again would change nothing: the newest transaction of the mode has the same
- * options, every file still holds what op25b wrote, nothing else changed, and (submission, password
+ * options (OPTS_HASH: request_hash() of src/cli/request.h), every file still holds what op25b wrote, nothing else changed, and (submission, password
  * from a file) the map holds the same password. Then *CERT_NOT_AFTER is the expiry of the
  * certificate as that transaction checked it (its bytes are the same; 0: unknown). 0 when that
  * cannot be shown, or a negative errno. */
-int fastpath_already_applied(const struct options *o, const struct tls_paths *tls, const struct journal *j,
+int fastpath_already_applied(const struct target *t, unsigned modes, const struct relay_settings *o,
+			     const struct tls_paths *tls, const char *opts_hash, const struct journal *j,
 			     time_t *cert_not_after);

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "atomic.h"
-#include "options.h"
+#include "settings.h"
 #include "rootfs.h"
 #include "rootfs.h"
 #include "util.h"

@@ -124,17 +124,6 @@ static int result_add_service(struct fw_result *r, const char *name, unsigned la
 	return 0;
 }
 
-void fw_ctx_from_options(struct fw_ctx *c, const struct options *o)
-{
-	*c = (struct fw_ctx){
-		.root = o->root,
-		.offline = o->root_given,
-		.zone = o->zone,
-		.dry_run = o->dry_run,
-		.timeout_sec = o->timeout_sec,
-	};
-}
-
 /* ---------------------------------------------------------------- modes, services, ports */
 
 size_t fw_services_for_modes(unsigned modes, bool have_submission, const char *out[static 4])

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "options.h"
+#include "settings.h"
 
 /* Where a service was opened or closed: bit mask. */
 enum {
@@ -37,6 +37,7 @@ struct fw_ctx {
 	const char *zone;      /* NULL: the default zone */
 	bool dry_run;          /* online: only query; offline: the new bytes are computed anyway */
 	unsigned timeout_sec;  /* limit for each D-Bus call; 0: 25 s */
+	bool no_firewall;      /* --no-firewall: the firewall step (fwstep.c) leaves it alone */
 };
 
 /* One service and the layers op25b changed: after fw_open() the layers it ADDED the service to
@@ -67,7 +68,6 @@ struct fw_result {
 	bool dir_missing;           /* the zones directory does not exist yet (create it 0750) */
 };
 
-void fw_ctx_from_options(struct fw_ctx *c, const struct options *o);
 /* Free what *r holds and zero it; usable as _cleanup_(fw_result_done). */
 void fw_result_done(struct fw_result *r);
 /* Number of services in r that op25b changed (layers != 0). */

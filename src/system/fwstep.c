@@ -26,21 +26,19 @@ static int report_services(struct fw_report *rep, const char *where, const struc
 	return 0;
 }
 
-int fw_step_plan(const struct options *o, unsigned modes, struct conf_set *s, bool *online, struct fw_report *rep)
+int fw_step_plan(const struct fw_ctx *c, unsigned modes, struct conf_set *s, bool *online, struct fw_report *rep)
 {
-	struct fw_ctx c;
 	enum fw_where where;
 	const char *why = NULL;
 	int r;
 
 	*online = false;
-	if (o->no_firewall) {
+	if (c->no_firewall) {
 		if (rep)
 			rep->where = "skipped";
 		return 0;
 	}
-	fw_ctx_from_options(&c, o);
-	if ((r = fw_detect(&c, &where, &why)) < 0)
+	if ((r = fw_detect(c, &where, &why)) < 0)
 		return r;
 	if (where == FW_ABSENT) {
 		if (rep)
@@ -56,7 +54,7 @@ int fw_step_plan(const struct options *o, unsigned modes, struct conf_set *s, bo
 		return 0;
 	}
 	_cleanup_(fw_result_done) struct fw_result res = { 0 };
-	if ((r = fw_open(&c, modes, &res)) < 0 || (r = report_services(rep, "offline", &res)) < 0)
+	if ((r = fw_open(c, modes, &res)) < 0 || (r = report_services(rep, "offline", &res)) < 0)
 		return r;
 	if (!res.new_data)
 		return 0;
@@ -71,12 +69,10 @@ int fw_step_plan(const struct options *o, unsigned modes, struct conf_set *s, bo
 	return 0;
 }
 
-int fw_step_open(const struct options *o, unsigned modes, struct journal *j, struct tx *t, struct fw_report *rep)
+int fw_step_open(const struct fw_ctx *c, unsigned modes, struct journal *j, struct tx *t, struct fw_report *rep)
 {
-	struct fw_ctx c;
 	_cleanup_(fw_result_done) struct fw_result res = { 0 };
-	fw_ctx_from_options(&c, o);
-	int r = fw_open(&c, modes, &res);
+	int r = fw_open(c, modes, &res);
 	if (r < 0 || (r = report_services(rep, "online", &res)) < 0)
 		return r;
 	_cleanup_free_ struct tx_fw *v = calloc(res.n_services + 1, sizeof(*v));
@@ -87,11 +83,11 @@ int fw_step_open(const struct options *o, unsigned modes, struct journal *j, str
 	return journal_note_firewall(j, t, res.zone, v, res.n_services);
 }
 
-int fw_step_close(const struct options *o, const struct tx *t, struct fw_report *rep)
+int fw_step_close(const struct fw_ctx *c, const struct tx *t, struct fw_report *rep)
 {
 	if (!t->n_fw)
 		return 0;
-	if (o->no_firewall) {
+	if (c->no_firewall) {
 		if (rep)
 			rep->where = "skipped";
 		/* The journal entry goes away with the revert: say what is left open. */
@@ -99,15 +95,13 @@ int fw_step_close(const struct options *o, const struct tx *t, struct fw_report 
 			log_info("firewall: not closing %s in zone %s (--no-firewall)", t->fw[i].name, t->fw_zone);
 		return 0;
 	}
-	struct fw_ctx c;
 	_cleanup_(fw_result_done) struct fw_result res = { 0 };
 	_cleanup_free_ struct fw_service *v = calloc(t->n_fw, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->n_fw; i++)
 		v[i] = (struct fw_service){ .name = t->fw[i].name, .layers = t->fw[i].layers };
-	fw_ctx_from_options(&c, o);
-	int r = fw_close(&c, t->fw_zone, v, t->n_fw, &res);
+	int r = fw_close(c, t->fw_zone, v, t->n_fw, &res);
 	if (r < 0 || (r = report_services(rep, res.where == FW_OFFLINE ? "offline" : "online", &res)) < 0)
 		return r;
 	/* Opened online, but firewalld is not running now: fw_close() only computed the zone XML

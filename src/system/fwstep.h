@@ -3,7 +3,7 @@
 #pragma once
 #include "conffile.h"
 #include "journal.h"
-#include "options.h"
+#include "firewall.h"
 
 /* What the firewall step did (apply: opened; revert: closed), for --json and the audit record. */
 struct fw_report {
@@ -17,10 +17,10 @@ void fw_report_done(struct fw_report *r);
 /* Each function below fills REP when it is not NULL. */
 /* At plan time: when the firewall is offline, add the zone XML with the services of MODES to S;
  * *online tells whether fw_step_open() has work to do after the files are written. */
-int fw_step_plan(const struct options *o, unsigned modes, struct conf_set *s, bool *online, struct fw_report *rep);
+int fw_step_plan(const struct fw_ctx *c, unsigned modes, struct conf_set *s, bool *online, struct fw_report *rep);
 /* Online: open the services and record them in T. */
-int fw_step_open(const struct options *o, unsigned modes, struct journal *j, struct tx *t, struct fw_report *rep);
+int fw_step_open(const struct fw_ctx *c, unsigned modes, struct journal *j, struct tx *t, struct fw_report *rep);
 /* Online: close what T recorded. */
-int fw_step_close(const struct options *o, const struct tx *t, struct fw_report *rep);
+int fw_step_close(const struct fw_ctx *c, const struct tx *t, struct fw_report *rep);
 /* "router: forward TCP ports 465, 993, 995 to this host" for MODES. */
 void fw_step_router_hint(unsigned modes);

@@ -15,7 +15,7 @@ static bool changed_under(const struct conf_set *s, const char *dir)
 	return false;
 }
 
-int restart_changed(const struct options *o, const struct conf_set *s, struct restart_report *rep)
+int restart_changed(const struct target *o, bool no_restart, const struct conf_set *s, struct restart_report *rep)
 {
 	bool postfix = changed_under(s, o->postfix_dir), dovecot = changed_under(s, o->dovecot_dir);
 	const char *why = NULL;
@@ -26,7 +26,7 @@ int restart_changed(const struct options *o, const struct conf_set *s, struct re
 	const char *what = postfix && dovecot ? "Postfix and Dovecot" : postfix ? "Postfix" : "Dovecot";
 	if (rep)
 		*rep = (struct restart_report){ 0 };
-	if (o->no_restart) {
+	if (no_restart) {
 		if (rep)
 			rep->skipped = "--no-restart";
 		log_info("not restarting (--no-restart): restart %s to use the new configuration", what);

@@ -2,7 +2,7 @@
  * say why not (offline, --no-restart) and what still needs a restart. */
 #pragma once
 #include "conffile.h"
-#include "options.h"
+#include "settings.h"
 
 /* What restart_changed() did, for --json and the audit record. */
 struct restart_report {
@@ -15,6 +15,6 @@ struct restart_report {
 };
 
 /* Restart Postfix when a file under the Postfix dir changed, Dovecot when one under the Dovecot dir
- * did. 0 when done or skipped; a negative errno when a unit did not come back (already reported).
+ * did (--no-restart: only say so). 0 when done or skipped; a negative errno when a unit did not come back (already reported).
  * REP (may be NULL) is filled with what was done. */
-int restart_changed(const struct options *o, const struct conf_set *s, struct restart_report *rep);
+int restart_changed(const struct target *o, bool no_restart, const struct conf_set *s, struct restart_report *rep);

@@ -6,12 +6,12 @@
  * Typical use, after the new files were written and validated:
  *
  *	const char *why;
- *	if (!units_offline(o->root, o->root_given, &why)) {
+ *	if (!units_offline(t->root, t->root_given, &why)) {
  *		_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
  *		_cleanup_(units_names_freep) char **pf = NULL;
  *		struct unit_result res[3];
  *		if (units_bus_open(&bus) < 0 || units_postfix_names_on(bus, &pf) < 0 ||
- *		    units_restart(bus, (const char *const *)units, o->timeout_sec, res) < 0)
+ *		    units_restart(bus, (const char *const *)units, t->timeout_sec, res) < 0)
  *			-> roll back, then units_restart() again on the same bus
  *	} else
  *		log_info("not restarting: %s", why);

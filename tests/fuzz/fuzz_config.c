@@ -1,6 +1,6 @@
-/* libFuzzer target: the configuration file parser (config_load of src/config.h, op25b's own
- * Augeas lens Op25b_Conf): the input is written to a private file (0600, ours) and loaded into
- * options for apply. Run it with -close_fd_mask=3 (make fuzz does): it prints. Invariants: 0 or a negative errno; what it fills in
+/* libFuzzer target: the configuration file parser (config_read of src/cli/config.h, op25b's own
+ * Augeas lens Op25b_Conf): the input is written to a private file (0600, ours) and read into
+ * the table's values. Run it with -close_fd_mask=3 (make fuzz does): it prints. Invariants: 0 or a negative errno; what it fills in
  * passes the same checks as the command line (absolute paths without blanks). */
 #include <assert.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "options.h"
+#include "option-check.h"
 #include "util.h"
 
 static char path[] = "/tmp/op25b-fuzz-config-XXXXXX";
@@ -47,20 +47,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	close(fd);
-	struct options o = { .verb = "apply" };
+	struct config_values v = { 0 };
 	log_verbosity = 0;
-	int r = config_load(path, &o);
+	int r = config_read(path, &v);
 	assert(r <= 0);
 	if (r == 0) {
-		path_ok(o.cert);
-		path_ok(o.key);
-		path_ok(o.postfix_dir);
-		path_ok(o.dovecot_dir);
-		path_ok(o.state_dir);
-		path_ok(o.relay_password_file);
-		path_ok(o.password_map);
-		assert(!o.root);
+		for (unsigned i = 0; i < N_OPTS; i++)
+			if (opt_defs[i].kind == K_PATH)
+				path_ok(v.value[i]);
+		assert(!v.value[OPT_ROOT] && !v.value[OPT_CONFIG]);
 	}
-	options_free(&o);
+	config_values_done(&v);
 	return 0;
 }

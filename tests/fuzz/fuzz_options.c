@@ -1,4 +1,4 @@
-/* libFuzzer target: command-line parsing (options_parse of src/options.h). The input is split at
+/* libFuzzer target: command-line parsing (request_parse of src/cli/request.h). The input is split at
  * NUL bytes into argv[1..]. Run it with -close_fd_mask=3 (make fuzz does): it prints. Not fuzzed:
  * --config=FILE (it would read files of this host: tests/fuzz/fuzz_config.c covers that parser).
  * Invariants: the result is 0, EXIT_USAGE or EXIT_FAIL; on 0 the defaults are filled in and the
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "options.h"
+#include "request.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,17 +41,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	optind = 0;
 	(void)getopt_long(1, dummy, "", NULL, NULL);
 
-	struct options o = { 0 };
+	struct request o = { 0 };
 	bool exit_now = false;
 	log_verbosity = 0;
-	int r = options_parse(argc, argv, &o, &exit_now);
+	int r = request_parse(argc, argv, &o, &exit_now);
 	assert(r == 0 || r == EXIT_USAGE || r == EXIT_FAIL);
 	if (r == 0 && !exit_now) {
-		assert(o.verb && o.root && o.root[0] == '/');
-		assert(o.postfix_dir && o.postfix_dir[0] == '/' && o.state_dir && o.dovecot_dir);
-		assert(o.timeout_sec >= 1 && o.timeout_sec <= 3600);
+		assert(o.verb && o.target.root && o.target.root[0] == '/');
+		assert(o.target.postfix_dir && o.target.postfix_dir[0] == '/' && o.target.state_dir && o.target.dovecot_dir);
+		assert(o.target.timeout_sec >= 1 && o.target.timeout_sec <= 3600);
 	}
-	options_free(&o);
+	request_free(&o);
 	free(argv);
 	free(copy);
 	return 0;

@@ -16,7 +16,7 @@
 #include <getopt.h>
 
 #include "firewall.h"
-#include "options.h"
+#include "settings.h"
 #include "util.h"
 
 static int parse_modes(const char *arg, unsigned *modes)
