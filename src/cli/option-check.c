@@ -98,7 +98,7 @@ static const char *rule(enum opt_id id, const char *v, bool *show)
 		return is_config_token(v) ? NULL : "the value must be one word (no blanks or control characters)";
 	case K_LIST:
 		*show = false;
-		return is_list(v) ? NULL : "the value must not contain control characters";
+		return is_list(v) ? NULL : "the value must not be empty or contain control characters";
 	case K_RELAYHOST:
 		if (hostport_parse(v, 587, &hp, &w) < 0)
 			return w ? w : "not HOST[:PORT]";

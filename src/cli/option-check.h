@@ -12,7 +12,7 @@ enum opt_kind {
 	K_HELP,       /* handled before anything else */
 	K_VERSION,
 	K_MODE,       /* smtps | submission */
-	K_PATH,       /* absolute, one word without '#' (it ends up in configuration lines) */
+	K_PATH,       /* absolute, one word without '#' (it ends up in configuration lines); from here on, a string */
 	K_ROOT,       /* absolute */
 	K_CONFIG,     /* a file on this host: any non-empty name */
 	K_DOMAIN,     /* a DNS name (a directory name under /etc/letsencrypt/live) */

@@ -21,6 +21,17 @@ static const size_t field_offset[N_OPTS] = {
 
 #define FIELD(r, id, type) ((type *)((char *)(r) + field_offset[id]))
 
+/* Each FIELD has the type its KIND stores (store() and is_set() rely on it). */
+#define OPTION_TYPE(ID, NAME, SHORT, KIND, FIELD, ...)                                                        \
+	_Static_assert(_Generic(((struct request *)0)->FIELD,                                                 \
+				bool: KIND == K_FLAG,                                                         \
+				unsigned: KIND == K_MODE || KIND == K_TIMEOUT,                                \
+				char: KIND == K_QUIET || KIND == K_VERBOSE || KIND == K_HELP || KIND == K_VERSION, \
+				char *: KIND >= K_PATH && KIND != K_TIMEOUT),                                 \
+		       "--" NAME ": the type of its field does not fit its kind");
+OPTION_TABLE(OPTION_TYPE)
+#undef OPTION_TYPE
+
 static bool is_string_kind(enum opt_kind k)
 {
 	return !(k == K_FLAG || k == K_QUIET || k == K_VERBOSE || k == K_HELP || k == K_VERSION || k == K_MODE ||
@@ -50,10 +61,11 @@ void usage(FILE *f)
 	      f);
 	for (unsigned i = 0; i < N_OPTS; i++) {
 		const struct opt_def *d = &opt_defs[i];
-		char head[64];
-		snprintf(head, sizeof(head), "%s%c%s--%s%s%s", d->short_name ? "-" : "", d->short_name ? d->short_name : ' ',
-			 d->short_name ? ", " : "", d->name, d->arg[0] ? "=" : "", d->arg);
-		fprintf(f, "  %-28s %s\n", d->short_name ? head : head + 1, d->help);
+		char head[64], shortopt[5] = "";
+		if (d->short_name)
+			snprintf(shortopt, sizeof(shortopt), "-%c, ", d->short_name);
+		snprintf(head, sizeof(head), "%s--%s%s%s", shortopt, d->name, d->arg[0] ? "=" : "", d->arg);
+		fprintf(f, "  %-28s %s\n", head, d->help);
 	}
 	fputs("\nExit status: 0 done (changed or not), 1 failed (rolled back), 2 bad usage or input.\n", f);
 }
