@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config libaugeas-dev augeas-tools augeas-lenses libsystemd-dev check
 libssl-dev libjansson-dev openssl postfix dovecot-core dovecot-imapd dovecot-pop3d libsasl2-modules swaks libnet-ssleay-perl
 valgrind util-linux dbus firewalld rpm rpmlint clang libclang-rt-14-dev groff-base man-db
-python3 iproute2 nftables procps time curl strace mmdebstrap"
+python3 iproute2 nftables procps time curl strace mmdebstrap ansible-core"
 
 missing=""
 for p in $PKGS; do

@@ -98,10 +98,8 @@ static int apply(const struct request *o, struct report *rep)
 		return exit_before_write(r);
 	report_files(rep, &s, false);
 	report_bool(rep, "changed", files_change);
-	if (files_change) {
-		report_router_ports(rep, o->modes);
+	if (files_change)
 		report_firewall(rep, &fw);
-	}
 
 	if (!files_change) {
 		log_info("%s: already applied; nothing to change", mode_name(o->modes));
@@ -169,5 +167,6 @@ int verb_apply(const struct request *o)
 	/* Until the plan is made: nothing changes (the fast path, bad input). */
 	report_set(&rep, "files", json_array());
 	report_set(&rep, "units", json_array());
+	report_router_ports(&rep, o->modes);
 	return report_end(&rep, apply(o, &rep));
 }
