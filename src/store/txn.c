@@ -66,11 +66,18 @@ static int rollback(struct conf_set *s, int stage_fd)
 		else
 			r = atomic_replace(s->root, f->path, f->old, f->old_len, &f->st, 0, f->remove ? NULL : f->new,
 					   f->remove ? 0 : f->new_len, stage_fd);
-		if (r == 0)
-			r = after_write(s, f, f->existed);
+		if (r == 0) {
+			/* The bytes are back: done with this file, whatever postmap says next (a second
+			 * rollback must not find "someone else's" bytes: they are the original ones). */
+			f->written = false;
+			if (after_write(s, f, f->existed) < 0)
+				log_warn("%s: put back, but its compiled table could not be rebuilt: run postmap %s:%s",
+					 f->path, f->postmap_type, f->path);
+			continue;
+		}
 		if (r == -ESTALE) {
 			log_warn("%s: not put back: it no longer holds what op25b wrote (someone changed it); "
-				 "left as it is, its original is in the journal", f->path);
+				 "left as it is (op25b revert undoes only op25b's edits in it)", f->path);
 			f->written = false;
 			ret = r;
 		} else if (r < 0)
