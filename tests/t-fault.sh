@@ -22,7 +22,8 @@ RELAY=smtp.isp.example.test
 W=$SCRATCH/w
 mkdir -p "$W"
 make_pki "$PKI"
-cleanup() { rm -rf /tmp/op25b-postconf-* /tmp/op25b-postmap-* /tmp/op25b-diff-* 2>/dev/null; cleanup_scratch; }
+# op25b's scratch dirs (/tmp/op25b-WHAT.PID.XXXXXX) of killed runs are removed by op25b itself.
+cleanup() { cleanup_scratch; }
 trap cleanup EXIT
 
 if ! make -s -C "$TOP" fault >/dev/null 2>&1 && [ ! -f "$SO" ]; then
@@ -104,7 +105,16 @@ secrets_closed() {
 
 # scenario NAME SETUP CMD: SETUP is a list of run_* steps applied to a fresh tree to get the state
 # before CMD. Prepares $W/NAME.{orig,before,after} and the fault counts of one clean run.
-POINTS=0 RUNS=0 STRAY=0
+POINTS=0 RUNS=0 STRAY=0 SCRATCH_LEFT=0 SCRATCH_AFTER=0
+# Scratch dirs under /tmp of runs that are gone (postconf's and postmap's copies: op25b-WHAT.PID.X).
+stale() {
+	local d p
+	for d in /tmp/op25b-postconf.* /tmp/op25b-postmap.* /tmp/op25b-diff.*; do
+		[ -d "$d" ] || continue
+		p=${d%.*}; p=${p##*.}
+		kill -0 "$p" 2>/dev/null || echo "$d"
+	done
+}
 declare -A POINTS_OF
 scenario() {
 	local name=$1 setup=$2 cmd=$3 root step
@@ -129,6 +139,7 @@ point() {
 	rm -rf "$root"; cp -a "$W/$name.before" "$root"
 	out=$(LD_PRELOAD=$SO OP25B_FAULT=$kind:$n:$action "run_$cmd" "$root" 2>&1); rc=$?
 	RUNS=$((RUNS + 1))
+	SCRATCH_LEFT=$((SCRATCH_LEFT + $(stale | wc -l)))
 	local s; s=$(states_ok "$root" "$W/$name.before" "$W/$name.after") || msg="$msg
 $s"
 	STRAY=$((STRAY + $(printf '%s\n' "$s" | grep -c '^  stray file')))
@@ -171,6 +182,7 @@ $s"
 	s=$(tree_eq "$root" "$W/$name.orig") || msg="$msg
   revert did not give back the original:
 $s"
+	SCRATCH_AFTER=$((SCRATCH_AFTER + $(stale | wc -l)))
 	journal_empty "$root" || msg="$msg
   journal not empty after revert: $(ls -A "$root/var/lib/op25b/tx")"
 	if [ -n "$msg" ]; then
@@ -204,6 +216,9 @@ scenario apply-submission "" submission && walk apply-submission submission
 scenario submission-over-smtps "smtps" submission && walk submission-over-smtps submission
 scenario revert-both "smtps submission" revert && walk revert-both revert
 check "no stray file in any configuration directory after any fault ($STRAY found)" test "$STRAY" = 0
+# The next op25b run, whatever its verb, removes the scratch dirs of killed runs.
+check "scratch dirs of killed runs under /tmp: $SCRATCH_LEFT left by kills, $SCRATCH_AFTER after the next runs" \
+	bash -c '[ "$1" = 0 ] && { [[ " $2 " != *" kill "* ]] || [ "$3" -gt 0 ]; }' _ "$SCRATCH_AFTER" "$ACTIONS" "$SCRATCH_LEFT"
 echo "# fault points walked: $POINTS (apply-smtps ${POINTS_OF[apply-smtps]:-0}, apply-submission ${POINTS_OF[apply-submission]:-0}, submission-over-smtps ${POINTS_OF[submission-over-smtps]:-0}, revert-both ${POINTS_OF[revert-both]:-0}); interrupted runs: $RUNS; $(($(date +%s) - start)) s"
 
 finish

@@ -17,7 +17,8 @@ CERT=$PKI/fullchain.pem KEY=$PKI/privkey.pem
 RELAY=smtp.isp.example.test
 PWF=/etc/op25b/relay.secret
 LIMIT=30
-cleanup() { rm -rf /tmp/op25b-postconf-* /tmp/op25b-postmap-* /tmp/op25b-diff-* 2>/dev/null; cleanup_scratch; }
+# op25b's scratch dirs (/tmp/op25b-WHAT.PID.XXXXXX) of killed runs are removed by op25b itself.
+cleanup() { cleanup_scratch; }
 trap cleanup EXIT
 
 if ! make -s -C "$TOP" fault >/dev/null 2>&1 && [ ! -f "$SO" ]; then

@@ -22,7 +22,8 @@ PWF=/etc/op25b/relay.secret
 PW1='Zq-first:secret pass#1'
 PW2='Zq-second-SECRET-2'
 PW3='Zq-stdin-secret-3'
-cleanup() { rm -rf /tmp/op25b-postconf-* /tmp/op25b-postmap-* /tmp/op25b-diff-* 2>/dev/null; cleanup_scratch; }
+# op25b's scratch dirs (/tmp/op25b-WHAT.PID.XXXXXX) of killed runs are removed by op25b itself.
+cleanup() { cleanup_scratch; }
 trap cleanup EXIT; [ -n "${KEEP:-}" ] && trap - EXIT
 
 make -s -C "$TOP" fault >/dev/null 2>&1

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "request.h"
+#include "scratch.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
 			return log_err(EXIT_FAIL, "--json: %m");
 		}
 	}
+	/* What a killed run left in /tmp goes now, not only when a later run needs a scratch dir. */
+	scratch_clean_stale();
 	r = EXIT_USAGE;
 	for (unsigned i = 0; i < ELEMENTSOF(verb_table); i++)
 		if (streq(o.verb, verb_table[i].name))

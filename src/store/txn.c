@@ -8,6 +8,7 @@
 #include "atomic.h"
 #include "rootfs.h"
 #include "postmap.h"
+#include "scratch.h"
 #include "util.h"
 
 extern char **environ;
@@ -176,10 +177,10 @@ out:
 
 int txn_diff(const struct conf_set *s, int fd)
 {
-	char dir[] = "/tmp/op25b-diff-XXXXXX";
-	if (!mkdtemp(dir))
-		return log_err(-errno, "mkdtemp: %m");
-	int r = 0;
+	char dir[SCRATCH_MAX];
+	int r = scratch_make("diff", dir);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < s->n && r == 0; i++) {
 		const struct conf_file *f = s->files[i];
 		if (!f->new && !f->remove)
@@ -192,7 +193,7 @@ int txn_diff(const struct conf_set *s, int fd)
 		}
 		r = diff_one(f, dir, fd);
 	}
-	rmdir(dir);
+	scratch_remove(dir);
 	return r;
 }
 

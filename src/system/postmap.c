@@ -7,6 +7,7 @@
 
 #include "rootfs.h"
 #include "spawn.h"
+#include "scratch.h"
 #include "util.h"
 
 /* The suffixes Postfix's table types write. */
@@ -69,7 +70,7 @@ static int myorigin_of_root(const char *root, const char *postfix_dir, const cha
 }
 
 /* A directory with a copy of main.cf dated a minute ago. */
-static int conf_copy(const char *root, const char *postfix_dir, char dir[static 32])
+static int conf_copy(const char *root, const char *postfix_dir, char dir[static SCRATCH_MAX])
 {
 	_cleanup_free_ char *src = strdup_printf("%s/main.cf", postfix_dir), *data = NULL, *origin = NULL;
 	size_t len = 0;
@@ -80,25 +81,29 @@ static int conf_copy(const char *root, const char *postfix_dir, char dir[static 
 		return log_err(r, "%s: %s", src, file_strerror(r));
 	if (data && !streq(root, "/") && (r = myorigin_of_root(root, postfix_dir, data, &origin)) < 0)
 		return r;
-	strcpy(dir, "/tmp/op25b-postmap-XXXXXX");
-	if (!mkdtemp(dir))
-		return log_err(-errno, "mkdtemp: %m");
-	_cleanup_free_ char *dst = strdup_printf("%s/main.cf", dir);
-	if (!dst)
-		return -ENOMEM;
-	_cleanup_close_ int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return log_err(-errno, "%s: %m", dst);
-	if ((r = write_all(fd, data ? data : "", len)) < 0 || (origin && (r = write_all(fd, origin, strlen(origin))) < 0))
+	if ((r = scratch_make("postmap", dir)) < 0)
 		return r;
+	_cleanup_free_ char *dst = strdup_printf("%s/main.cf", dir);
+	if (!dst) {
+		scratch_remove(dir);
+		return -ENOMEM;
+	}
+	_cleanup_close_ int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	struct timespec ts[2] = { { .tv_sec = time(NULL) - 60 }, { .tv_sec = time(NULL) - 60 } };
-	return futimens(fd, ts) < 0 ? -errno : 0;
+	if (fd < 0)
+		r = log_err(-errno, "%s: %m", dst);
+	else if ((r = write_all(fd, data ? data : "", len)) == 0 &&
+		 (!origin || (r = write_all(fd, origin, strlen(origin))) == 0) && futimens(fd, ts) < 0)
+		r = -errno;
+	if (r < 0)
+		scratch_remove(dir);
+	return r;
 }
 
 int postmap_run(const char *root, const char *postfix_dir, const char *type, const char *path)
 {
-	char dir[32];
-	_cleanup_free_ char *name = NULL, *arg = NULL, *out = NULL, *copy = NULL;
+	char dir[SCRATCH_MAX];
+	_cleanup_free_ char *name = NULL, *arg = NULL, *out = NULL;
 	/* postmap is given the map's directory as resolved beneath the root (its fd 3), not a path
 	 * it would resolve itself: the .db it writes lands beside the map, whatever was swapped. */
 	_cleanup_close_ int dfd = root_open_parent(root, path, true, 0, &name);
@@ -111,9 +116,7 @@ int postmap_run(const char *root, const char *postfix_dir, const char *type, con
 		return r;
 	char *argv[] = { "postmap", "-c", dir, arg, NULL };
 	r = spawn_run_in(argv, dfd, NULL, 0, &out);
-	if ((copy = strdup_printf("%s/main.cf", dir)))
-		unlink(copy);
-	rmdir(dir);
+	scratch_remove(dir);
 	if (r == -ENOENT)
 		return log_err(r, "postmap is not installed: cannot compile %s:%s", type, path);
 	if (r < 0)

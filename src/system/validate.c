@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "spawn.h"
+#include "scratch.h"
 #include "util.h"
 
 static const struct conf_file *find_in(const struct conf_set *s, const char *dir, const char *name)
@@ -115,13 +116,14 @@ int validate_postfix(const struct conf_set *s, const char *postfix_dir)
 	const struct conf_file *main_cf = find_in(s, postfix_dir, "main.cf"), *master_cf = find_in(s, postfix_dir, "master.cf");
 	if (!(main_cf && main_cf->new) && !(master_cf && master_cf->new))
 		return 0;
-	char dir[] = "/tmp/op25b-postconf-XXXXXX";
-	if (!mkdtemp(dir))
-		return log_err(-errno, "mkdtemp: %m");
+	char dir[SCRATCH_MAX];
+	int r = scratch_make("postconf", dir);
+	if (r < 0)
+		return r;
 	_cleanup_free_ char *after = NULL, *before = NULL;
 	int st_after = 0, st_before = 0;
 	bool cut_after = false, cut_before = false;
-	int r = fill(dir, main_cf, master_cf, true);
+	r = fill(dir, main_cf, master_cf, true);
 	if (r == 0)
 		r = postconf_warnings(dir, &after, &st_after, &cut_after);
 	if (r == -ENOENT) {
@@ -137,12 +139,7 @@ int validate_postfix(const struct conf_set *s, const char *postfix_dir)
 		if ((r = fill(dir, main_cf, master_cf, false)) == 0)
 			r = postconf_warnings(dir, &before, &st_before, &cut_before);
 	}
-	_cleanup_free_ char *pm = strdup_printf("%s/main.cf", dir), *pM = strdup_printf("%s/master.cf", dir);
-	if (pm)
-		unlink(pm);
-	if (pM)
-		unlink(pM);
-	rmdir(dir);
+	scratch_remove(dir);
 	if (r < 0)
 		return r;
 	if (cut_after || cut_before) {
