@@ -128,7 +128,7 @@ for d in $DIRS; do
 			fi
 			[ "$SENTINEL" = "$(snap "$OUT")" ] || fail "${P}abs link $d: outside changed by the last apply"
 		fi
-		rm -rf "${OUT:?}"/*
+		rm -rf "${OUT:?}"/* "$R" # also: new_root's names may come again ($RANDOM)
 	done
 done
 }

@@ -25,6 +25,7 @@ snap() {
 }
 
 fresh() {
+	[ -n "${R:-}" ] && rm -rf "$R" # new_root's names may come again ($RANDOM)
 	R=$(new_root debian12)
 	mkdir -p "$R/etc/op25b" "$R/etc/firewalld/zones" "$R/usr/lib/firewalld/zones"
 	printf 'special-Secret-1\n' > "$R$PWF"; chmod 600 "$R$PWF"
