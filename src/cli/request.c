@@ -40,34 +40,79 @@ static bool is_string_kind(enum opt_kind k)
 
 static const char *const verbs[] = { "apply", "revert", "status", "probe", "verify", "log" };
 
-void usage(FILE *f)
+/* The usage lines, each with the verbs it is about. */
+static const struct {
+	unsigned verbs;
+	const char *text;
+} usage_lines[] = {
+	{ V_APPLY, "  op25b apply --mode=smtps (--domain=NAME | --cert=FILE --key=FILE) [OPTIONS]\n"
+		   "  op25b apply --mode=submission --relayhost=HOST[:PORT] --relay-user=NAME\n"
+		   "              (--relay-password-file=FILE | --relay-password-stdin)\n"
+		   "              [--mechanisms=auto|LIST] [--password-map=PATH] [--cert/--key | --domain] [OPTIONS]\n" },
+	{ V_REVERT, "  op25b revert [--mode=MODE] [OPTIONS]   undo what op25b applied (all modes by default)\n" },
+	{ V_STATUS, "  op25b status [--json] [OPTIONS]        what is applied, and whether files still match\n" },
+	{ V_PROBE, "  op25b probe HOST[:PORT] [--json]       banner, EHLO, STARTTLS, AUTH before/after TLS\n" },
+	{ V_VERIFY, "  op25b verify [--host=ADDR] [--json]    check over the network what was applied\n"
+		    "  op25b verify --send-test=ADDR --user=NAME (--password-file=FILE | --password-stdin)\n"
+		    "                                         also submit a test message on 587 and follow it\n" },
+	{ V_LOG, "  op25b log [--json] [OPTIONS]           the runs that changed something, and their options\n" },
+	{ V_ALL, "  op25b help [VERB]                      this help, or one verb's (also: op25b VERB --help)\n" },
+};
+
+/* The whole help (VERB_BIT V_ALL), or one verb's: its usage and its options only. */
+static void usage_for(FILE *f, unsigned verb_bit)
 {
-	fputs("Usage:\n"
-	      "  op25b apply --mode=smtps (--domain=NAME | --cert=FILE --key=FILE) [OPTIONS]\n"
-	      "  op25b apply --mode=submission --relayhost=HOST[:PORT] --relay-user=NAME\n"
-	      "              (--relay-password-file=FILE | --relay-password-stdin)\n"
-	      "              [--mechanisms=auto|LIST] [--password-map=PATH] [--cert/--key | --domain] [OPTIONS]\n"
-	      "  op25b revert [--mode=MODE] [OPTIONS]   undo what op25b applied (all modes by default)\n"
-	      "  op25b status [--json] [OPTIONS]        what is applied, and whether files still match\n"
-	      "  op25b probe HOST[:PORT] [--json]       banner, EHLO, STARTTLS, AUTH before/after TLS\n"
-	      "  op25b verify [--host=ADDR] [--json]    check over the network what was applied\n"
-	      "  op25b verify --send-test=ADDR --user=NAME (--password-file=FILE | --password-stdin)\n"
-	      "                                         also submit a test message on 587 and follow it\n"
-	      "  op25b log [--json] [OPTIONS]           the runs that changed something, and their options\n"
-	      "\n"
-	      "Make a mail server work behind an ISP that blocks outbound port 25.\n"
-	      "\n"
-	      "Options:\n",
-	      f);
+	fputs("Usage:\n", f);
+	for (size_t i = 0; i < ELEMENTSOF(usage_lines); i++)
+		if (verb_bit == V_ALL || usage_lines[i].verbs == verb_bit)
+			fputs(usage_lines[i].text, f);
+	fputs(verb_bit == V_ALL ? "\nMake a mail server work behind an ISP that blocks outbound port 25.\n\n"
+				"Options:\n" : "\nOptions:\n", f);
 	for (unsigned i = 0; i < N_OPTS; i++) {
 		const struct opt_def *d = &opt_defs[i];
 		char head[64], shortopt[5] = "";
+		if (!(d->verbs & verb_bit))
+			continue;
 		if (d->short_name)
 			snprintf(shortopt, sizeof(shortopt), "-%c, ", d->short_name);
 		snprintf(head, sizeof(head), "%s--%s%s%s", shortopt, d->name, d->arg[0] ? "=" : "", d->arg);
 		fprintf(f, "  %-28s %s\n", head, d->help);
 	}
 	fputs("\nExit status: 0 done (changed or not), 1 failed (rolled back), 2 bad usage or input.\n", f);
+}
+
+void usage(FILE *f)
+{
+	usage_for(f, V_ALL);
+}
+
+static unsigned verb_bit_of(const char *name)
+{
+	for (unsigned i = 0; i < ELEMENTSOF(verbs); i++)
+		if (streq(name, verbs[i]))
+			return 1u << i;
+	return 0;
+}
+
+/* Where the verb is: the first argument that is neither an option nor the value of one (options
+ * may come before the verb: `op25b --root=/mnt -q status`). ARGC when there is none. */
+static int verb_index(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (streq(a, "--"))
+			return i + 1 < argc ? i + 1 : argc;
+		if (a[0] != '-' || !a[1])
+			return i;
+		if (a[1] != '-' || strchr(a, '='))
+			continue; /* short options are flags; "--name=value" is one argument */
+		for (unsigned k = 0; k < N_OPTS; k++)
+			if (streq(a + 2, opt_defs[k].name) && opt_defs[k].arg[0]) {
+				i++; /* "--root DIR": DIR is the option's */
+				break;
+			}
+	}
+	return argc;
 }
 
 /* Store VALUE (already checked) for option ID; the command line's repeated option keeps its
@@ -346,10 +391,26 @@ static int parse(int argc, char **argv, struct request *r, bool *exit_now)
 	bool given[N_OPTS] = { 0 };
 	int e;
 
-	/* --help/--version work with or without a verb. */
+	/* The verb goes first, whatever came before it; `help [VERB]` is --help. */
+	int vi = verb_index(argc, argv);
+	if (vi < argc && streq(argv[vi], "help")) {
+		unsigned bit = vi + 1 < argc ? verb_bit_of(argv[vi + 1]) : V_ALL;
+		if (!bit)
+			return log_err(-EINVAL, "help %s: no such verb (try op25b help)", argv[vi + 1]);
+		usage_for(stdout, bit);
+		*exit_now = true;
+		return 0;
+	}
+	if (vi < argc && vi > 1) {
+		char *verb = argv[vi];
+		memmove(argv + 2, argv + 1, (size_t)(vi - 1) * sizeof(*argv));
+		argv[1] = verb;
+	}
+	/* --help/--version work with or without a verb; with one, --help is that verb's. */
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (streq(argv[i], "-h") || streq(argv[i], "--help")) {
-			usage(stdout);
+			unsigned bit = argc > 1 ? verb_bit_of(argv[1]) : 0;
+			usage_for(stdout, bit ? bit : V_ALL);
 			*exit_now = true;
 			return 0;
 		}
