@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
+#include <time.h>
 
 int log_verbosity = 0;
 
@@ -165,4 +166,18 @@ bool is_config_token(const char *s)
 		if (*c <= ' ' || *c == 0x7f || *c == '#')
 			return false;
 	return true;
+}
+
+uint64_t now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail with a valid clock id and pointer */
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void sleep_usec(uint64_t usec)
+{
+	struct timespec ts = { .tv_sec = (time_t)(usec / 1000000u), .tv_nsec = (long)(usec % 1000000u) * 1000 };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }

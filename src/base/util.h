@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,3 +79,8 @@ bool is_config_token(const char *s);
 
 static inline bool streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 static inline bool strempty(const char *s) { return !s || !*s; }
+
+/* CLOCK_MONOTONIC in microseconds: for deadlines and durations. */
+uint64_t now_usec(void);
+/* Sleep USEC microseconds (restarted after a signal). */
+void sleep_usec(uint64_t usec);

@@ -1,5 +1,5 @@
-/* op25b apply: plan → diff or validate → journal → write → validate → restart → firewall → commit.
- * Any failure after the first write puts every file back (and restarts again). */
+/* op25b apply: plan → diff or validate → journal → write → validate → reload → firewall → commit.
+ * Any failure after the first write puts every file back (and reloads again). */
 #include "cert.h"
 #include "conffile.h"
 #include "fastpath.h"
@@ -125,7 +125,9 @@ static int apply(const struct request *o, struct report *rep)
 		goto rollback;
 	if ((r = validate_dovecot(&s, o->target.dovecot_dir)) < 0)
 		goto rollback;
-	r = restart_changed(&o->target, o->no_restart, &s, &units);
+	/* Reloaded, the services must be seen serving the new certificate before this counts as done. */
+	struct serve_expect serve = { .cert = tls.cert, .smtps = (o->modes & MODE_SMTPS) != 0 };
+	r = restart_changed(&o->target, o->no_restart, &s, &serve, &units);
 	report_units(rep, &units);
 	if (r < 0)
 		goto rollback_restart;
@@ -145,8 +147,8 @@ static int apply(const struct request *o, struct report *rep)
 rollback_restart:
 	report_bool(rep, "changed", false);
 	if (txn_rollback(&s) == 0) {
-		log_info("%s: the files were put back; restarting with them", mode_name(o->modes));
-		restart_changed(&o->target, o->no_restart, &s, NULL);
+		log_info("%s: the files were put back; reloading with them", mode_name(o->modes));
+		restart_changed(&o->target, o->no_restart, &s, NULL, NULL);
 		fw_step_close(&fwc, t, NULL);
 		journal_drop(&j, t);
 	}

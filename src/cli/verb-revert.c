@@ -245,12 +245,12 @@ static int revert(const struct request *o, struct report *rep)
 		if (f->postmap_type && !f->existed && !f->new && (r = postmap_remove(s.root, f->postmap_type, f->path)) < 0)
 			log_warn("%s: its compiled table could not be removed", f->path);
 	}
-	r = restart_changed(&o->target, o->no_restart, &s, &units);
+	r = restart_changed(&o->target, o->no_restart, &s, NULL, &units);
 	report_units(rep, &units);
 	if (r < 0) {
 		if (txn_rollback(&s) == 0) {
 			report_bool(rep, "changed", false);
-			restart_changed(&o->target, o->no_restart, &s, NULL);
+			restart_changed(&o->target, o->no_restart, &s, NULL, NULL);
 			return log_err(EXIT_FAIL, "revert failed: a service did not come back; the files were put back as "
 						  "they were before the revert");
 		}

@@ -1,68 +1,308 @@
-/* Restart policy on top of units.c. */
+/* Reload-or-restart policy and the check that the services serve the new files, on top of units.c
+ * and serving.c (see restart.h). */
 #include "restart.h"
 
+#include "serving.h"
+#include "tlsconn.h"
 #include "units.h"
 #include "util.h"
 
-static bool changed_under(const struct conf_set *s, const char *dir)
+#define USEC_PER_SEC 1000000ull
+/* How long reloaded daemons get to serve the new files: they re-read them in well under a second
+ * (FINDINGS, and t-reload.sh's notes); a port that still presents the old certificate after this
+ * will not change its mind. */
+#define SERVE_WAIT_USEC (10 * USEC_PER_SEC)
+#define SERVE_JOURNAL_LINES 6u
+
+/* Parameters a reload does not apply: the daemons read them once, when they start.
+ * Postfix: postconf(5) says of inet_interfaces and inet_protocols "you need to stop and start
+ * Postfix when this parameter changes" (master keeps its listening sockets); every other main.cf
+ * and master.cf change op25b makes (TLS, SASL, relay keys, a service enabled) is read on
+ * `postfix reload`, which also opens a newly enabled master.cf service.
+ * Dovecot: base_dir holds the master's own sockets and pid file; `doveadm reload` re-reads every
+ * other setting (ssl, ssl_cert/ssl_key, a new auth unix_listener), keeping open sessions.
+ * op25b itself never writes any of these: they matter when a revert puts back or merges a file
+ * that has them changed. */
+static const char *const postfix_restart_only[] = { "inet_interfaces", "inet_protocols", NULL };
+static const char *const dovecot_restart_only[] = { "base_dir", NULL };
+
+/* The last "KEY = value" of TEXT, with Postfix's continuation lines (leading white space) joined;
+ * DOVECOT: the key may be indented (Dovecot's syntax) and has no continuation lines. Malloc'd;
+ * NULL when absent (*absent) or out of memory. */
+static char *last_value(const char *text, size_t len, const char *key, bool dovecot, bool *absent)
 {
-	size_t n = strlen(dir);
-	for (size_t i = 0; i < s->n; i++) {
-		const struct conf_file *f = s->files[i];
-		if ((f->new || f->remove) && strncmp(f->path, dir, n) == 0 && f->path[n] == '/')
+	size_t kl = strlen(key);
+	const char *end = text + len, *val = NULL, *val_end = NULL;
+
+	*absent = true;
+	for (const char *l = text; l && l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l)), *le = nl ? nl : end, *p = l;
+		if (dovecot)
+			while (p < le && (*p == ' ' || *p == '\t'))
+				p++;
+		if ((size_t)(le - p) > kl && memcmp(p, key, kl) == 0) {
+			const char *q = p + kl;
+			while (q < le && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q < le && *q == '=') {
+				val = q + 1;
+				val_end = le;
+				/* Postfix: lines that start with white space continue the value. */
+				while (!dovecot && val_end < end && val_end + 1 < end &&
+				       (val_end[1] == ' ' || val_end[1] == '\t')) {
+					const char *n2 = memchr(val_end + 1, '\n', (size_t)(end - val_end - 1));
+					val_end = n2 ? n2 : end;
+				}
+			}
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	if (!val)
+		return NULL;
+	*absent = false;
+	/* Normalised: white space runs (and the newlines of continuations) become one blank. */
+	char *out = malloc((size_t)(val_end - val) + 1), *o = out;
+	if (!out)
+		return NULL;
+	bool blank = true;
+	for (const char *c = val; c < val_end; c++) {
+		if (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') {
+			blank = true;
+			continue;
+		}
+		if (blank && o > out)
+			*o++ = ' ';
+		blank = false;
+		*o++ = *c;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Does F's change touch one of KEYS? */
+static bool changes_key(const struct conf_file *f, const char *const *keys, bool dovecot)
+{
+	const char *nt = f->remove ? "" : f->new;
+	size_t nl = f->remove ? 0 : f->new_len;
+	for (size_t i = 0; keys[i]; i++) {
+		bool a_old, a_new;
+		_cleanup_free_ char *o = last_value(f->old ? f->old : "", f->old ? f->old_len : 0, keys[i], dovecot, &a_old);
+		_cleanup_free_ char *n = last_value(nt, nl, keys[i], dovecot, &a_new);
+		if ((!a_old && !o) || (!a_new && !n))
+			return true; /* out of memory: the safe answer */
+		if (a_old != a_new || (!a_old && !streq(o, n))) {
+			log_debug("%s: %s changed: a reload does not apply it", f->path, keys[i]);
 			return true;
+		}
 	}
 	return false;
 }
 
-int restart_changed(const struct target *o, bool no_restart, const struct conf_set *s, struct restart_report *rep)
+static bool under(const char *path, const char *dir)
 {
-	bool postfix = changed_under(s, o->postfix_dir), dovecot = changed_under(s, o->dovecot_dir);
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+static bool changed_under(const struct conf_set *s, const char *dir, bool *restart, const char *const *keys,
+			  bool dovecot)
+{
+	bool changed = false;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct conf_file *f = s->files[i];
+		if (!(f->new || f->remove) || !under(f->path, dir))
+			continue;
+		changed = true;
+		if (f->lens && changes_key(f, keys, dovecot))
+			*restart = true;
+	}
+	return changed;
+}
+
+/* Where Postfix's 465 answers, from the new main.cf's inet_interfaces: loopback when it listens
+ * there (all, loopback-only, or unset), else its first address. Malloc'd. */
+static char *smtps_host(const struct target *o, const struct conf_set *s)
+{
+	_cleanup_free_ char *main_cf = strdup_printf("%s/main.cf", o->postfix_dir);
+	if (!main_cf)
+		return NULL;
+	for (size_t i = 0; s && i < s->n; i++) {
+		const struct conf_file *f = s->files[i];
+		if (!streq(f->path, main_cf))
+			continue;
+		const char *t = f->new ? f->new : f->old ? f->old : "";
+		size_t len = f->new ? f->new_len : f->old ? f->old_len : 0;
+		bool absent;
+		_cleanup_free_ char *v = last_value(t, len, "inet_interfaces", false, &absent);
+		if (absent || !v || strstr(v, "all") || strstr(v, "loopback-only") || strstr(v, "localhost") || v[0] == '$')
+			break;
+		v[strcspn(v, " ,")] = '\0';
+		if (v[0] == '[') { /* [::1] */
+			memmove(v, v + 1, strlen(v));
+			v[strcspn(v, "]")] = '\0';
+		}
+		return TAKE_PTR(v);
+	}
+	return strdup("localhost");
+}
+
+static const char *what(bool postfix, bool dovecot)
+{
+	return postfix && dovecot ? "Postfix and Dovecot" : postfix ? "Postfix" : "Dovecot";
+}
+
+/* The daemon's own word on why (Dovecot logs a configuration it cannot read and keeps the old one). */
+static void show_journal(const char *unit)
+{
+	_cleanup_free_ char *text = NULL;
+	if (units_last_journal_lines(unit, SERVE_JOURNAL_LINES, &text) < 0 || strempty(text))
+		return;
+	log_err(-EIO, "  last journal lines of %s:", unit);
+	for (char *line = text, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		log_err(-EIO, "    %s", line);
+	}
+}
+
+/* Wait for the reloaded services to present EXPECT->cert: 465 and 993 are looked at together. */
+static int check_serving(const struct target *o, const struct serve_expect *expect, const char *host,
+			 const char *pf_unit, bool dovecot993, uint64_t start)
+{
+	_cleanup_free_ char *subject = NULL;
+	struct serving_port v[2];
+	char want[65];
+	size_t n = 0;
+	int r;
+
+	if ((r = tls_cert_file_sha256(o->root, expect->cert, want, &subject)) < 0)
+		return log_err(r, "%s: cannot read the certificate to compare: %s", expect->cert, strerror(-r));
+	if (pf_unit)
+		v[n++] = (struct serving_port){ .host = host, .port = 465, .smtp = true, .want = want };
+	if (dovecot993)
+		v[n++] = (struct serving_port){ .host = "localhost", .port = 993, .want = want };
+	uint64_t wait = (uint64_t)(o->timeout_sec ? o->timeout_sec : UNITS_TIMEOUT_SEC_DEFAULT) * USEC_PER_SEC;
+	r = serving_wait(v, n, now_usec() + (wait < SERVE_WAIT_USEC ? wait : SERVE_WAIT_USEC));
+	if (r == -ENOMEM)
+		return log_err(r, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *who = v[i].port == 465 ? "Postfix" : "Dovecot";
+		if (v[i].ok)
+			log_info("%u serves %s (%.1f s)", v[i].port, expect->cert, (double)(v[i].usec - start) / 1e6);
+		else {
+			log_err(-EIO, "%s was reloaded, but %s port %u does not serve %s: %s", who, v[i].host, v[i].port,
+				expect->cert, v[i].why);
+			show_journal(v[i].port == 465 ? pf_unit : "dovecot.service");
+		}
+	}
+	return r < 0 ? -EIO : 0;
+}
+
+static int run(const struct target *o, bool no_restart, bool postfix, bool pf_restart, bool dovecot, bool dv_restart,
+	       const struct serve_expect *expect, const char *host, struct restart_report *rep)
+{
+	struct restart_report dummy;
 	const char *why = NULL;
 	int r;
 
+	if (!rep)
+		rep = &dummy;
+	*rep = (struct restart_report){ 0 };
 	if (!postfix && !dovecot)
 		return 0;
-	const char *what = postfix && dovecot ? "Postfix and Dovecot" : postfix ? "Postfix" : "Dovecot";
-	if (rep)
-		*rep = (struct restart_report){ 0 };
+	bool any_restart = (postfix && pf_restart) || (dovecot && dv_restart);
 	if (no_restart) {
-		if (rep)
-			rep->skipped = "--no-restart";
-		log_info("not restarting (--no-restart): restart %s to use the new configuration", what);
+		log_info("not restarting (--no-restart): %s %s to use the new configuration",
+			 any_restart ? "restart" : "reload", what(postfix, dovecot));
+		rep->skipped = "--no-restart";
 		return 0;
 	}
 	if (units_offline(o->root, o->root_given, &why)) {
-		if (rep)
-			rep->skipped = why ? why : "offline";
-		log_info("restarts skipped (%s): restart %s to use the new configuration", why ? why : "offline", what);
+		log_info("restarts skipped (%s): %s %s to use the new configuration", why ? why : "offline",
+			 any_restart ? "restart" : "reload", what(postfix, dovecot));
+		rep->skipped = why ? why : "offline";
 		return 0;
 	}
 
 	_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(units_names_freep) char **pf = NULL;
 	const char *units[4] = { 0 };
+	enum unit_action act[4];
 	size_t n = 0;
 	if ((r = units_bus_open(&bus)) < 0)
 		return r;
 	if (postfix) {
 		if ((r = units_postfix_names_on(bus, &pf)) < 0)
 			return r;
-		for (size_t i = 0; pf[i] && n < 2; i++)
+		for (size_t i = 0; pf[i] && n < 2; i++) {
+			act[n] = pf_restart ? UNIT_RESTART : UNIT_RELOAD;
 			units[n++] = pf[i];
-	}
-	if (dovecot)
-		units[n++] = "dovecot.service";
-	struct unit_result res[4];
-	if ((r = units_restart(bus, units, o->timeout_sec, res)) < 0)
-		return r;
-	for (size_t i = 0; i < n; i++) {
-		log_info("restarted %s (%s/%s, %.1f s)", units[i], res[i].active_state, res[i].sub_state,
-			 (double)res[i].usec / 1e6);
-		if (rep) {
-			snprintf(rep->v[rep->n].unit, sizeof(rep->v[rep->n].unit), "%s", units[i]);
-			rep->v[rep->n++].action = "restarted";
 		}
 	}
+	if (dovecot) {
+		act[n] = dv_restart ? UNIT_RESTART : UNIT_RELOAD;
+		units[n++] = "dovecot.service";
+	}
+	/* Dovecot's 993 is checked only when it answered before: an admin may have turned the imaps
+	 * listener off, and then its unit state is all there is to check. */
+	bool check = expect && expect->smtps && expect->cert;
+	bool dovecot993 = dovecot && check && serving_listens("localhost", 993);
+
+	uint64_t start = now_usec();
+	struct unit_result res[4];
+	r = units_run(bus, units, act, o->timeout_sec, res);
+	/* A unit the reload did not leave running (its reload failed, or the daemon died re-reading its
+	 * files: Postfix's master exits when a new service cannot bind) must run the files on disk. */
+	const char *again[4] = { 0 };
+	size_t k = 0;
+	for (size_t i = 0; r < 0 && i < n; i++)
+		if (!res[i].ok && res[i].action == UNIT_RELOAD)
+			again[k++] = units[i];
+	if (k > 0) {
+		struct unit_result res2[4];
+		log_info("restarting %s%s, whose reload failed", again[0], k > 1 ? " and the others" : "");
+		int r2 = units_restart(bus, again, o->timeout_sec, res2);
+		for (size_t i = 0, j = 0; i < n && j < k; i++)
+			if (units[i] == again[j])
+				res[i] = res2[j++];
+		/* The reload's failure stands: the new files did not take on a reload. */
+		(void)r2;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(rep->v[i].unit, sizeof rep->v[i].unit, "%s", units[i]);
+		rep->v[i].action = res[i].action == UNIT_RELOAD ? "reloaded" : "restarted";
+		rep->v[i].sec = (double)res[i].usec / 1e6;
+	}
+	rep->n = n;
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		log_info("%s %s (%s/%s, %.1f s)", res[i].action == UNIT_RELOAD ? "reloaded" : "restarted", units[i],
+			 res[i].active_state, res[i].sub_state, (double)res[i].usec / 1e6);
+	if (check)
+		return check_serving(o, expect, host, postfix ? units[0] : NULL, dovecot993, start);
 	return 0;
+}
+
+int restart_changed(const struct target *o, bool no_restart, const struct conf_set *s,
+		    const struct serve_expect *expect, struct restart_report *rep)
+{
+	bool pf_restart = false, dv_restart = false;
+	bool postfix = changed_under(s, o->postfix_dir, &pf_restart, postfix_restart_only, false);
+	bool dovecot = changed_under(s, o->dovecot_dir, &dv_restart, dovecot_restart_only, true);
+	_cleanup_free_ char *host = NULL;
+
+	if (postfix && expect && expect->smtps && !(host = smtps_host(o, s)))
+		return log_err(-ENOMEM, "out of memory");
+	return run(o, no_restart, postfix, pf_restart, dovecot, dv_restart, expect, host, rep);
+}
+
+int services_reload(const struct target *o, bool no_restart, bool postfix, bool dovecot, bool restart,
+		    const struct serve_expect *expect, struct restart_report *rep)
+{
+	_cleanup_free_ char *host = NULL;
+	if (postfix && expect && expect->smtps && !(host = smtps_host(o, NULL)))
+		return log_err(-ENOMEM, "out of memory");
+	return run(o, no_restart, postfix, restart, dovecot, restart, expect, host, rep);
 }

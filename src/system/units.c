@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "jobwait.h"
 #include "util.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
@@ -26,20 +27,6 @@
 #define JOURNAL_MESSAGE_MAX 400
 /* How long a failure report waits for journald to have written PID 1's message about the job. */
 #define JOURNAL_WAIT_USEC (1 * USEC_PER_SEC)
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void sleep_usec(uint64_t usec)
-{
-	struct timespec ts = { .tv_sec = usec / USEC_PER_SEC, .tv_nsec = (usec % USEC_PER_SEC) * 1000 };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static const char *bus_error_text(const sd_bus_error *e, int r)
 {
@@ -344,37 +331,7 @@ int units_postfix_names(char ***out)
 	return units_postfix_names_on(bus, out);
 }
 
-/* ---- restart ---- */
-
-struct job_wait {
-	struct unit_result *results;
-	size_t n;
-	size_t pending;
-	uint64_t start;
-};
-
-static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_)
-{
-	struct job_wait *w = userdata;
-	const char *path, *unit, *result;
-	uint32_t id;
-
-	if (sym_sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0) {
-		log_debug("ignoring a malformed JobRemoved signal");
-		return 0;
-	}
-	/* The same unit twice in the list gets the same (merged) job: fill in every entry. */
-	for (size_t i = 0; i < w->n; i++) {
-		struct unit_result *res = &w->results[i];
-		if (res->job[0] && !res->job_result[0] && streq(res->job, path)) {
-			snprintf(res->job_result, sizeof res->job_result, "%s", result);
-			res->usec = now_usec() - w->start;
-			w->pending--;
-			log_debug("%s: job %s %s", res->unit, path, result);
-		}
-	}
-	return 0;
-}
+/* ---- restart and reload ---- */
 
 static uint64_t remaining(uint64_t deadline)
 {
@@ -382,31 +339,32 @@ static uint64_t remaining(uint64_t deadline)
 	return deadline > now ? deadline - now : 1; /* 0 would mean "the default timeout" to sd-bus */
 }
 
-/* Queue the restart job for RES->unit; sets RES->job. */
-static int queue_restart(sd_bus *bus, struct unit_result *res, uint64_t deadline)
+/* Queue RES->unit's job (RES->action); sets RES->job. */
+static int queue_job(sd_bus *bus, struct unit_result *res, uint64_t deadline)
 {
+	const char *method = res->action == UNIT_RELOAD ? "ReloadUnit" : "RestartUnit";
 	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
 	_cleanup_(sym_sd_bus_error_freep) sd_bus_error err = SD_BUS_ERROR_NULL;
 	const char *path;
 	int r;
 
-	r = sym_sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "RestartUnit");
+	r = sym_sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, method);
 	if (r >= 0)
 		r = sym_sd_bus_message_append(m, "ss", res->unit, "replace");
 	if (r < 0) {
-		snprintf(res->message, sizeof res->message, "%s: cannot build RestartUnit call: %s", res->unit,
+		snprintf(res->message, sizeof res->message, "%s: cannot build the %s call: %s", res->unit, method,
 			 strerror(-r));
 		return r;
 	}
 	r = sym_sd_bus_call(bus, m, remaining(deadline), &err, &reply);
 	if (r < 0) {
-		snprintf(res->message, sizeof res->message, "%s: restart refused: %s", res->unit,
+		snprintf(res->message, sizeof res->message, "%s: %s refused: %s", res->unit, unit_action_name(res->action),
 			 bus_error_text(&err, r));
 		return r;
 	}
 	r = sym_sd_bus_message_read(reply, "o", &path);
 	if (r < 0) {
-		snprintf(res->message, sizeof res->message, "%s: bad RestartUnit reply: %s", res->unit, strerror(-r));
+		snprintf(res->message, sizeof res->message, "%s: bad %s reply: %s", res->unit, method, strerror(-r));
 		return r;
 	}
 	if (strlen(path) >= sizeof res->job) {
@@ -500,7 +458,8 @@ static int judge(struct unit_result *res, unsigned timeout_sec, bool lost)
 	return job_ok ? -EIO : job_errno(res->job_result);
 }
 
-static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const char *job_result, char **text);
+static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const char *job_result, const char *job_type,
+			 char **text);
 
 static void report_failure(const struct unit_result *res, int r)
 {
@@ -514,7 +473,8 @@ static void report_failure(const struct unit_result *res, int r)
 	id = strrchr(res->job, '/');
 	if (id)
 		job_id = (uint32_t)strtoul(id + 1, NULL, 10);
-	if (journal_lines(res->unit, JOURNAL_LINES_ON_FAILURE, job_id, res->job_result, &text) < 0 ||
+	if (journal_lines(res->unit, JOURNAL_LINES_ON_FAILURE, job_id, res->job_result,
+			  res->action == UNIT_RELOAD ? "reload" : "start", &text) < 0 ||
 	    strempty(text)) {
 		log_err(r, "  (no journal lines; see journalctl -u %s)", res->unit);
 		return;
@@ -528,9 +488,35 @@ static void report_failure(const struct unit_result *res, int r)
 	}
 }
 
+const char *unit_action_name(enum unit_action a)
+{
+	return a == UNIT_RELOAD ? "reload" : "restart";
+}
+
+/* A reload asked of a unit that is not running becomes a restart (ReloadUnit would fail with
+ * "not active"): the unit must run the new files either way. Sets RES->action. */
+static void choose_action(sd_bus *bus, struct unit_result *res, enum unit_action wanted)
+{
+	res->action = wanted;
+	if (wanted != UNIT_RELOAD)
+		return;
+	if (read_unit_state(bus, res) < 0 || !(streq(res->active_state, "active") || streq(res->active_state, "reloading"))) {
+		log_debug("%s: %s, so restarted instead of reloaded", res->unit,
+			  res->active_state[0] ? res->active_state : "state unknown");
+		res->action = UNIT_RESTART;
+	}
+	/* The state after the job is what counts: forget this one. */
+	res->active_state[0] = res->sub_state[0] = res->service_result[0] = '\0';
+}
+
 int units_restart(sd_bus *bus, const char *const *units, unsigned timeout_sec, struct unit_result *results)
 {
-	_cleanup_(sym_sd_bus_error_freep) sd_bus_error err = SD_BUS_ERROR_NULL;
+	return units_run(bus, units, NULL, timeout_sec, results);
+}
+
+int units_run(sd_bus *bus, const char *const *units, const enum unit_action *actions, unsigned timeout_sec,
+	      struct unit_result *results)
+{
 	size_t n = 0;
 	int r, ret = 0;
 
@@ -543,59 +529,35 @@ int units_restart(sd_bus *bus, const char *const *units, unsigned timeout_sec, s
 	uint64_t start = now_usec();
 	uint64_t deadline = start + (uint64_t)timeout_sec * USEC_PER_SEC;
 	_cleanup_free_ int *unit_r = calloc(n, sizeof *unit_r);
-	if (!unit_r)
+	_cleanup_free_ int *job_i = calloc(n, sizeof *job_i);
+	if (!unit_r || !job_i)
 		return log_err(-ENOMEM, "out of memory");
 
 	for (size_t i = 0; i < n; i++) {
 		memset(&results[i], 0, sizeof results[i]);
 		results[i].unit = units[i];
+		choose_action(bus, &results[i], actions ? actions[i] : UNIT_RESTART);
 	}
 
-	/* Declared after w: the match is removed before w goes out of scope. */
-	struct job_wait w = { .results = results, .n = n, .start = start };
-	_cleanup_(sym_sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-
-	/* The match goes in BEFORE any job is queued, or a fast job's JobRemoved is lost. On a direct
-	 * connection (private socket) messages carry no sender: filter on it only on a real bus. */
-	r = sym_sd_bus_match_signal(bus, &slot, sym_sd_bus_is_bus_client(bus) > 0 ? SD_DEST : NULL, SD_PATH, SD_MANAGER,
-				"JobRemoved", on_job_removed, &w);
-	if (r < 0)
-		return log_err(r, "cannot watch systemd's jobs: %s", strerror(-r));
-	/* systemd only emits Manager signals while a client is subscribed. A second call on the same
-	 * connection (restart after rollback) is already subscribed. */
-	{
-		_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL;
-		r = sym_sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe");
-		if (r >= 0)
-			r = sym_sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &err, NULL);
-	}
-	if (r < 0 && !sym_sd_bus_error_has_name(&err, "org.freedesktop.systemd1.AlreadySubscribed"))
-		return log_err(r, "cannot subscribe to systemd's signals: %s", bus_error_text(&err, r));
-
+	/* Every job is queued before any is waited for: Postfix and Dovecot reload at the same time. */
+	_cleanup_(job_waiter_freep) struct job_waiter *w = NULL;
+	if ((r = job_waiter_new(bus, &w)) < 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
-		unit_r[i] = queue_restart(bus, &results[i], deadline);
-		if (unit_r[i] >= 0)
-			w.pending++;
+		job_i[i] = -1;
+		unit_r[i] = queue_job(bus, &results[i], deadline);
+		if (unit_r[i] >= 0 && (job_i[i] = job_waiter_add(w, results[i].job)) < 0)
+			return job_i[i];
 	}
-
-	/* Signals that arrived during the calls above are queued; sym_sd_bus_process() dispatches them. */
-	while (w.pending > 0) {
-		r = sym_sd_bus_process(bus, NULL);
-		if (r < 0) {
-			ret = log_err(r, "lost the connection to systemd while waiting for jobs: %s", strerror(-r));
-			break;
+	r = job_waiter_wait(w, deadline);
+	if (r < 0 && r != -ETIMEDOUT)
+		ret = r;
+	for (size_t i = 0; i < n; i++)
+		if (job_i[i] >= 0 && job_waiter_result(w, (size_t)job_i[i])[0]) {
+			snprintf(results[i].job_result, sizeof results[i].job_result, "%s",
+				 job_waiter_result(w, (size_t)job_i[i]));
+			results[i].usec = job_waiter_finished(w, (size_t)job_i[i]) - start;
 		}
-		if (r > 0)
-			continue;
-		uint64_t now = now_usec();
-		if (now >= deadline)
-			break;
-		r = sym_sd_bus_wait(bus, deadline - now);
-		if (r < 0 && r != -EINTR) {
-			ret = log_err(r, "waiting for systemd's jobs: %s", strerror(-r));
-			break;
-		}
-	}
 
 	/* Units whose job finished: read their state, giving activating ones a short, bounded while. */
 	uint64_t settle_end = now_usec() + SETTLE_USEC;
@@ -684,14 +646,15 @@ static char *journal_line(sd_journal *j)
 /* journald writes asynchronously: before reading, wait (bounded) until PID 1's message about the end
  * of job JOB_ID with JOB_RESULT is in the journal, so that the lines are the ones about this job. */
 static void journal_wait_for_job(sd_journal *j, const char *unit, uint32_t job_id, const char *job_result,
-				 const char *m_boot)
+				 const char *job_type, const char *m_boot)
 {
 	_cleanup_free_ char *m_unit = strdup_printf("UNIT=%s", unit), *m_id = strdup_printf("JOB_ID=%u", job_id),
-			    *m_result = strdup_printf("JOB_RESULT=%s", job_result);
+			    *m_result = strdup_printf("JOB_RESULT=%s", job_result),
+			    *m_type = strdup_printf("JOB_TYPE=%s", job_type ? job_type : "start");
 	uint64_t end = now_usec() + JOURNAL_WAIT_USEC;
 	int r;
 
-	if (!m_unit || !m_id || !m_result || !m_boot)
+	if (!m_unit || !m_id || !m_result || !m_type || !m_boot)
 		return;
 	/* No entry at all from this boot (no journald, or another machine's journal): nothing to wait for. */
 	r = sym_sd_journal_add_match(j, m_boot, 0);
@@ -712,7 +675,7 @@ static void journal_wait_for_job(sd_journal *j, const char *unit, uint32_t job_i
 	if (r >= 0)
 		r = sym_sd_journal_add_match(j, m_result, 0);
 	if (r >= 0 && streq(job_result, "done")) /* not the stop half of a restart job */
-		r = sym_sd_journal_add_match(j, "JOB_TYPE=start", 0);
+		r = sym_sd_journal_add_match(j, m_type, 0);
 	if (r >= 0)
 		r = sym_sd_journal_add_match(j, m_boot, 0);
 	if (r >= 0)
@@ -733,7 +696,8 @@ static void journal_wait_for_job(sd_journal *j, const char *unit, uint32_t job_i
 	sym_sd_journal_flush_matches(j);
 }
 
-static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const char *job_result, char **text)
+static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const char *job_result, const char *job_type,
+			 char **text)
 {
 	_cleanup_(sym_sd_journal_closep) sd_journal *j = NULL;
 	_cleanup_free_ char *m_unit = NULL, *m_pid1_unit = NULL, *m_boot = NULL;
@@ -761,7 +725,7 @@ static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const ch
 	if (!m_unit || !m_pid1_unit)
 		return log_err(-ENOMEM, "out of memory");
 	if (job_id > 0 && !strempty(job_result))
-		journal_wait_for_job(j, unit, job_id, job_result, m_boot);
+		journal_wait_for_job(j, unit, job_id, job_result, job_type, m_boot);
 	/* The unit's own output, or PID 1's messages about it (as journalctl -u), in this boot. */
 	r = sym_sd_journal_add_match(j, m_unit, 0);
 	if (r >= 0 && m_boot)
@@ -816,5 +780,5 @@ static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const ch
 
 int units_last_journal_lines(const char *unit, unsigned n, char **text)
 {
-	return journal_lines(unit, n, 0, NULL, text);
+	return journal_lines(unit, n, 0, NULL, NULL, text);
 }

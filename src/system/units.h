@@ -24,9 +24,16 @@
 /* Default for units_restart() when timeout_sec is 0. */
 #define UNITS_TIMEOUT_SEC_DEFAULT 90u
 
-/* The outcome of restarting one unit. Plain arrays: nothing to free. */
+/* What a unit is asked to do. UNIT_RELOAD is systemd's ReloadUnit (the unit's ExecReload=:
+ * `postfix reload`, `doveadm reload`): the daemons re-read their files and keep every open session.
+ * A unit that is not running when a reload is asked is restarted instead (ReloadUnit would fail). */
+enum unit_action { UNIT_RESTART, UNIT_RELOAD };
+const char *unit_action_name(enum unit_action a); /* "restart", "reload" */
+
+/* The outcome of restarting or reloading one unit. Plain arrays: nothing to free. */
 struct unit_result {
 	const char *unit;        /* points into the caller's units[] */
+	enum unit_action action; /* what was done (a reload of a stopped unit becomes a restart) */
 	char job[96];            /* job object path, "" when no job was queued */
 	char job_result[16];     /* done, skipped, failed, dependency, timeout, canceled, ...;
 	                          * "" when the call failed or the job did not finish in time */
@@ -68,6 +75,12 @@ static inline void units_names_freep(char ***p) { units_names_free(*p); }
  * Can be called again on the same bus (e.g. to restart after a rollback). A job still running at the
  * deadline is left queued: a later restart in "replace" mode replaces it. */
 int units_restart(sd_bus *bus, const char *const *units, unsigned timeout_sec, struct unit_result *results);
+/* The same with ACTIONS[i] for UNITS[i] (NULL: restart all): every job is queued first, then all
+ * are waited for together (jobwait.h), so Postfix and Dovecot reload at the same time. A reload
+ * job's "done" says only that the daemon was told: whether it serves the new files is for the
+ * caller to check (restart.c does). */
+int units_run(sd_bus *bus, const char *const *units, const enum unit_action *actions, unsigned timeout_sec,
+	      struct unit_result *results);
 
 /* The last N journal lines of UNIT in this boot (its own output and PID 1's messages about it), one
  * per line as "Mon DD HH:MM:SS ident[pid]: message", in *TEXT (allocated; "" when there is no

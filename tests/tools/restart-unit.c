@@ -15,13 +15,6 @@
 #include "units.h"
 #include "util.h"
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static int restart_and_print(sd_bus *bus, const char *const *units, size_t n, unsigned timeout)
 {
 	_cleanup_free_ struct unit_result *res = calloc(n ? n : 1, sizeof *res);
