@@ -14,8 +14,11 @@
 # instruction counts (valgrind --tool=callgrind), and how op25b scales with main.cf/master.cf size.
 # No timing is asserted: the targets are printed as met or not met.
 #
+# Last, the end-to-end figure of bench/e2e.sh: apply until 465 and 993 serve the new certificate,
+# against real units under systemd, op25b versus the script with `systemctl restart`.
+#
 # Environment: BENCH_RUNS (15), BENCH_FIXTURE (debian12), BENCH_CALLGRIND (1), BENCH_SCALING (1),
-# OP25B (./op25b).
+# BENCH_E2E (1; BENCH_E2E_RUNS, 10), OP25B (./op25b).
 set -u
 export LC_ALL=C
 unset AUGEAS_LENS_LIB AUGEAS_ROOT
@@ -26,6 +29,7 @@ RUNS=${BENCH_RUNS:-15}
 FIXTURE=${BENCH_FIXTURE:-debian12}
 DO_CG=${BENCH_CALLGRIND:-1}
 DO_SCALING=${BENCH_SCALING:-1}
+DO_E2E=${BENCH_E2E:-1}
 ADMIN=$TOP/bench/admin
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -410,4 +414,6 @@ for k in "${!RSS[@]}"; do case $k in op.*) [ "${RSS[$k]}" -gt "$maxrss" ] && max
 target "op25b peak RSS < 12 MiB ($(awk -v k="$maxrss" 'BEGIN { printf "%.1f", k / 1024 }') MiB)" "a < 12 * 1024" "$maxrss" 1
 
 [ "$DO_SCALING" = 1 ] && scaling
+# The end-to-end figure (real systemd, Postfix and Dovecot): bench/e2e.sh, alone with make bench-e2e.
+[ "$DO_E2E" = 1 ] && OP25B=$OP25B bash "$TOP/bench/e2e.sh"
 exit 0
