@@ -61,8 +61,8 @@ baseline() {
 	done
 	rm -rf "$S/run/op25b/state"
 	# No start-rate limit left over from the rounds before (5 starts in 10 s by default).
-	X systemctl reset-failed postfix.service postfix@-.service dovecot.service 2>/dev/null
-	X systemctl restart postfix@-.service dovecot.service || return 1
+	X systemctl reset-failed postfix.service "$MAIL_PFU" dovecot.service 2>/dev/null
+	X systemctl restart "$MAIL_PFU" dovecot.service || return 1
 	X /run/op25b/bin/e2e-round.sh wait-old >/dev/null
 }
 

@@ -2,7 +2,7 @@
 # check DESC eval '...' expands its command when it runs.
 # shellcheck disable=SC2016,SC1091,SC2034 # (i0, m0 are read inside the eval strings)
 # t-reload.sh: op25b reloads instead of restarting, and nobody is dropped. Against a REAL systemd 252
-# in private namespaces (tests/lib/sysd.sh, sysd-mail.sh) running the real postfix@-.service and
+# in private namespaces (tests/lib/sysd.sh, sysd-mail.sh) running the real Postfix unit and
 # dovecot.service:
 #   1. an SMTP session (EHLO sent, no QUIT) and an IMAP session are open; apply --mode=smtps; both
 #      sessions still answer afterwards, the units kept their InvocationID and main PID (reloaded,
@@ -45,8 +45,8 @@ has() { grep -qF -- "$1" "$OUT"; }
 show() { sed 's/^/#   /' "$OUT"; }
 STATE=/run/op25b/state
 op() { X timeout 180 env -u SYSTEMD_OFFLINE -u DBUS_SYSTEM_BUS_ADDRESS "$MAIL_OP25B" "$@" --state-dir="$STATE" --no-firewall >"$OUT" 2>&1; rc=$?; }
-ids() { X systemctl show -P InvocationID -P MainPID postfix@-.service dovecot.service | tr '\n' ' '; }
-both_active() { [ "$(X systemctl is-active postfix@-.service dovecot.service | tr '\n' ' ')" = "active active " ]; }
+ids() { X systemctl show -P InvocationID -P MainPID "$MAIL_PFU" dovecot.service | tr '\n' ' '; }
+both_active() { [ "$(X systemctl is-active "$MAIL_PFU" dovecot.service | tr '\n' ' ')" = "active active " ]; }
 listening() { [ -n "$(X ss -Htln "sport = :$1")" ]; }
 # A reload returns before the daemon has re-read its files: what it serves is asked for up to 5 s.
 eventually() { local i; for i in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
@@ -81,11 +81,11 @@ close_session() { local fd="${1}_fd"; eval "exec ${!fd}>&-"; }
 # ---- boot ------------------------------------------------------------------------------------------
 if ! mail_boot "$S" "$OP25B" "$TOP" 2>"$SCRATCH/boot.log"; then
 	sed 's/^/# /' "$SCRATCH/boot.log"
-	fail "harness: systemd booted, postfix@-.service and dovecot.service running inside"
+	fail "harness: systemd booted, $MAIL_PFU and dovecot.service running inside"
 	finish
 	exit 1
 fi
-ok "harness: systemd booted, postfix@-.service and dovecot.service running inside"
+ok "harness: systemd booted, $MAIL_PFU and dovecot.service running inside"
 # A mail user for the IMAP session, in the instance's private /etc/dovecot (first in the passdb
 # order, so PAM is never asked) with its mail under the instance's private /var/lib/dovecot.
 # shutdown_clients = no: Dovecot 2.3's default (yes) makes its master SIGTERM the processes of the
@@ -146,8 +146,8 @@ t1=$(us)
 echo "# op25b apply --mode=smtps ($(((t1 - t0) / 1000)) ms):"
 show
 check "apply: exit 0" test "$rc" = 0
-check "apply: says it reloaded postfix@-.service and dovecot.service (not restarted)" \
-	eval 'has "reloaded postfix@-.service (active/running" && has "reloaded dovecot.service (active/running" && ! has restarted'
+check "apply: says it reloaded $MAIL_PFU and dovecot.service (not restarted)" \
+	eval 'has "reloaded $MAIL_PFU (active/running" && has "reloaded dovecot.service (active/running" && ! has restarted'
 check "apply: op25b saw 465 and 993 serve the new certificate" \
 	eval 'has "465 serves $MAIL_CERT" && has "993 serves $MAIL_CERT"'
 check "apply: same InvocationIDs and main PIDs (no restart), Postfix's master the same process" \
@@ -162,7 +162,7 @@ op revert
 echo "# op25b revert:"
 show
 check "revert: exit 0, reloaded both, files as before" \
-	eval '[ $rc = 0 ] && has "reloaded postfix@-.service" && has "reloaded dovecot.service" && orig_files'
+	eval '[ $rc = 0 ] && has "reloaded $MAIL_PFU" && has "reloaded dovecot.service" && orig_files'
 check "revert: 465 closed on the reload, 993 back on the old certificate, no restart" \
 	eval 'eventually old_served && [ "$(ids)" = "$i0" ]'
 sessions_answer 2 "after revert"

@@ -5,7 +5,7 @@
 #   mail_boot STATE OP25B TOP   boot in STATE (new or empty), install OP25B and TOP/lenses as
 #                               /run/op25b/bin/op25b, make a certificate (CN=mail.example.test) at
 #                               /run/op25b/pki/{fullchain,privkey}.pem, hide firewalld inside, start
-#                               postfix@-.service and dovecot.service. Returns non-zero (a reason on
+#                               $MAIL_PFU and dovecot.service. Returns non-zero (a reason on
 #                               stderr) when something failed; mail_stop must be called either way.
 #   mail_stop                   power the instance off (idempotent).
 #   X CMD...                    run CMD inside (bounded: 200 s).
@@ -17,6 +17,8 @@ MAIL_STATE=
 MAIL_CERT=/run/op25b/pki/fullchain.pem
 MAIL_KEY=/run/op25b/pki/privkey.pem
 MAIL_OP25B=/run/op25b/bin/op25b
+# The unit that runs Postfix: postfix@-.service (Debian 11, 12) or postfix.service (13).
+MAIL_PFU=$(bash "$MAIL_SYSD" postfix-unit)
 
 X() { timeout 200 "$MAIL_SYSD" exec "$MAIL_STATE" "$@"; }
 
@@ -38,9 +40,9 @@ mail_boot() {
 		X mount -t tmpfs -o size=1m,mode=0755 op25b-nofw "$d" || return 1
 	done
 	mail_backdate
-	X systemctl start postfix@-.service dovecot.service || return 1
-	[ "$(X systemctl is-active postfix@-.service dovecot.service | tr '\n' ' ')" = "active active " ] ||
-		{ echo "postfix@-.service or dovecot.service did not start" >&2; return 1; }
+	X systemctl start "$MAIL_PFU" dovecot.service || return 1
+	[ "$(X systemctl is-active "$MAIL_PFU" dovecot.service | tr '\n' ' ')" = "active active " ] ||
+		{ echo "$MAIL_PFU or dovecot.service did not start" >&2; return 1; }
 }
 
 mail_stop() {
