@@ -2,6 +2,8 @@
  * and serving.c (see restart.h). */
 #include "restart.h"
 
+#include <time.h>
+
 #include "serving.h"
 #include "tlsconn.h"
 #include "units.h"
@@ -12,7 +14,7 @@
  * (FINDINGS, and t-reload.sh's notes); a port that still presents the old certificate after this
  * will not change its mind. */
 #define SERVE_WAIT_USEC (10 * USEC_PER_SEC)
-#define SERVE_JOURNAL_LINES 6u
+#define SERVE_JOURNAL_LINES 8u
 
 /* Parameters a reload does not apply: the daemons read them once, when they start.
  * Postfix: postconf(5) says of inet_interfaces and inet_protocols "you need to stop and start
@@ -146,18 +148,26 @@ static char *smtps_host(const struct target *o, const struct conf_set *s)
 	return strdup("localhost");
 }
 
+static uint64_t realtime_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static const char *what(bool postfix, bool dovecot)
 {
 	return postfix && dovecot ? "Postfix and Dovecot" : postfix ? "Postfix" : "Dovecot";
 }
 
-/* The daemon's own word on why (Dovecot logs a configuration it cannot read and keeps the old one). */
-static void show_journal(const char *unit)
+/* The daemon's own word on why (Dovecot logs a configuration it cannot read and keeps the old one):
+ * its first lines since the reload, where the cause is, before what follows from it. */
+static void show_journal(const char *unit, uint64_t since)
 {
 	_cleanup_free_ char *text = NULL;
-	if (units_last_journal_lines(unit, SERVE_JOURNAL_LINES, &text) < 0 || strempty(text))
+	if (units_journal_lines_since(unit, since, SERVE_JOURNAL_LINES, &text) < 0 || strempty(text))
 		return;
-	log_err(-EIO, "  last journal lines of %s:", unit);
+	log_err(-EIO, "  journal lines of %s since the reload:", unit);
 	for (char *line = text, *nl; line && *line; line = nl) {
 		nl = strchr(line, '\n');
 		if (nl)
@@ -168,7 +178,7 @@ static void show_journal(const char *unit)
 
 /* Wait for the reloaded services to present EXPECT->cert: 465 and 993 are looked at together. */
 static int check_serving(const struct target *o, const struct serve_expect *expect, const char *host,
-			 const char *pf_unit, bool dovecot993, uint64_t start)
+			 const char *pf_unit, bool dovecot993, uint64_t start, uint64_t since)
 {
 	_cleanup_free_ char *subject = NULL;
 	struct serving_port v[2];
@@ -193,7 +203,7 @@ static int check_serving(const struct target *o, const struct serve_expect *expe
 		else {
 			log_err(-EIO, "%s was reloaded, but %s port %u does not serve %s: %s", who, v[i].host, v[i].port,
 				expect->cert, v[i].why);
-			show_journal(v[i].port == 465 ? pf_unit : "dovecot.service");
+			show_journal(v[i].port == 465 ? pf_unit : "dovecot.service", since);
 		}
 	}
 	return r < 0 ? -EIO : 0;
@@ -249,7 +259,7 @@ static int run(const struct target *o, bool no_restart, bool postfix, bool pf_re
 	bool check = expect && expect->smtps && expect->cert;
 	bool dovecot993 = dovecot && check && serving_listens("localhost", 993);
 
-	uint64_t start = now_usec();
+	uint64_t start = now_usec(), since = realtime_usec();
 	struct unit_result res[4];
 	r = units_run(bus, units, act, o->timeout_sec, res);
 	/* A unit the reload did not leave running (its reload failed, or the daemon died re-reading its
@@ -281,7 +291,7 @@ static int run(const struct target *o, bool no_restart, bool postfix, bool pf_re
 		log_info("%s %s (%s/%s, %.1f s)", res[i].action == UNIT_RELOAD ? "reloaded" : "restarted", units[i],
 			 res[i].active_state, res[i].sub_state, (double)res[i].usec / 1e6);
 	if (check)
-		return check_serving(o, expect, host, postfix ? units[0] : NULL, dovecot993, start);
+		return check_serving(o, expect, host, postfix ? units[0] : NULL, dovecot993, start, since);
 	return 0;
 }
 

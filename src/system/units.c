@@ -458,8 +458,8 @@ static int judge(struct unit_result *res, unsigned timeout_sec, bool lost)
 	return job_ok ? -EIO : job_errno(res->job_result);
 }
 
-static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const char *job_result, const char *job_type,
-			 char **text);
+static int journal_lines(const char *unit, unsigned n, uint64_t since, uint32_t job_id, const char *job_result,
+			 const char *job_type, char **text);
 
 static void report_failure(const struct unit_result *res, int r)
 {
@@ -473,7 +473,7 @@ static void report_failure(const struct unit_result *res, int r)
 	id = strrchr(res->job, '/');
 	if (id)
 		job_id = (uint32_t)strtoul(id + 1, NULL, 10);
-	if (journal_lines(res->unit, JOURNAL_LINES_ON_FAILURE, job_id, res->job_result,
+	if (journal_lines(res->unit, JOURNAL_LINES_ON_FAILURE, 0, job_id, res->job_result,
 			  res->action == UNIT_RELOAD ? "reload" : "start", &text) < 0 ||
 	    strempty(text)) {
 		log_err(r, "  (no journal lines; see journalctl -u %s)", res->unit);
@@ -696,8 +696,8 @@ static void journal_wait_for_job(sd_journal *j, const char *unit, uint32_t job_i
 	sym_sd_journal_flush_matches(j);
 }
 
-static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const char *job_result, const char *job_type,
-			 char **text)
+static int journal_lines(const char *unit, unsigned n, uint64_t since, uint32_t job_id, const char *job_result,
+			 const char *job_type, char **text)
 {
 	_cleanup_(sym_sd_journal_closep) sd_journal *j = NULL;
 	_cleanup_free_ char *m_unit = NULL, *m_pid1_unit = NULL, *m_boot = NULL;
@@ -739,7 +739,7 @@ static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const ch
 	if (r >= 0 && m_boot)
 		r = sym_sd_journal_add_match(j, m_boot, 0);
 	if (r >= 0)
-		r = sym_sd_journal_seek_tail(j);
+		r = since ? sym_sd_journal_seek_realtime_usec(j, since) : sym_sd_journal_seek_tail(j);
 	if (r < 0) {
 		log_debug("journal: %s", strerror(-r));
 		return 0;
@@ -750,7 +750,8 @@ static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const ch
 		return log_err(-ENOMEM, "out of memory");
 	unsigned got = 0;
 	size_t total = 1;
-	while (got < n && (r = sym_sd_journal_previous(j)) > 0) {
+	/* Collected newest first: backwards from the tail, or forwards from SINCE and then turned. */
+	while (got < n && (r = since ? sym_sd_journal_next(j) : sym_sd_journal_previous(j)) > 0) {
 		lines[got] = journal_line(j);
 		if (!lines[got]) {
 			r = -ENOMEM;
@@ -761,6 +762,11 @@ static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const ch
 	}
 	if (r < 0 && r != -ENOMEM)
 		log_debug("journal: %s", strerror(-r));
+	for (unsigned i = 0; since && i < got / 2; i++) {
+		char *t = lines[i];
+		lines[i] = lines[got - 1 - i];
+		lines[got - 1 - i] = t;
+	}
 	char *out = r == -ENOMEM ? NULL : malloc(total);
 	if (out) {
 		char *p = out;
@@ -780,5 +786,10 @@ static int journal_lines(const char *unit, unsigned n, uint32_t job_id, const ch
 
 int units_last_journal_lines(const char *unit, unsigned n, char **text)
 {
-	return journal_lines(unit, n, 0, NULL, NULL, text);
+	return journal_lines(unit, n, 0, 0, NULL, NULL, text);
+}
+
+int units_journal_lines_since(const char *unit, uint64_t since, unsigned n, char **text)
+{
+	return journal_lines(unit, n, since ? since : 1, 0, NULL, NULL, text);
 }

@@ -86,3 +86,6 @@ int units_run(sd_bus *bus, const char *const *units, const enum unit_action *act
  * per line as "Mon DD HH:MM:SS ident[pid]: message", in *TEXT (allocated; "" when there is no
  * readable journal or no entries). Fails only with -ENOMEM. */
 int units_last_journal_lines(const char *unit, unsigned n, char **text);
+/* The same for the first N lines written at or after SINCE (CLOCK_REALTIME µs): what a daemon
+ * said right after it was told to reload, before later complaints push it out of the last lines. */
+int units_journal_lines_since(const char *unit, uint64_t since, unsigned n, char **text);
