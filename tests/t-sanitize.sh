@@ -85,6 +85,11 @@ else
 	vg_run() {
 		valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
 			--error-exitcode=99 --log-file="$W/report" "$W/vg/op25b" "$@"
+		local rc=$?
+		# Valgrind's own notes ("--PID--"), not reports: older valgrinds do not know openat2
+		# (syscall 437), answer ENOSYS, and op25b takes its walk instead (src/base/rootfs.c).
+		sed -i '/^--[0-9]*-- /d' "$W/report"
+		return $rc
 	}
 	if valgrind -q --error-exitcode=99 "$W/vg/op25b" --version >/dev/null 2>"$W/vg.err"; then
 		for u in "$TOP"/build/unit/test_*; do
