@@ -61,6 +61,7 @@ print-incflags:
 	@echo $(INCFLAGS)
 
 $(B)/libop25b.a: $(LIBOBJS)
+	@rm -f $@ # ar r keeps members whose source is gone (a moved or deleted .c)
 	ar rcs $@ $^
 
 $(B)/unit/%: tests/unit/%.c $(B)/libop25b.a $(HDRS) | $(B)/unit
