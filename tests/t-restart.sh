@@ -103,10 +103,13 @@ inv() { X systemctl show -P InvocationID $PFU dovecot.service | tr '\n' ' '; }
 both_active() { [ "$(X systemctl is-active $PFU dovecot.service | tr '\n' ' ')" = "active active " ]; }
 # Between cases: no failed state or start-rate counter carried over.
 reset() { X systemctl reset-failed $PFU dovecot.service 2>/dev/null; }
-# "subject=CN = ..." of the certificate served on 127.0.0.1:PORT (implicit TLS).
-served_cn() { X timeout 10 openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null | sed -n 's/^subject=//p'; }
+# "subject=CN=..." of the certificate served on 127.0.0.1:PORT (implicit TLS); OpenSSL 3.0 prints
+# "CN = ...", 3.5 "CN=...".
+served_cn() { X timeout 10 openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null | sed -n 's/^subject=//p' | sed 's/ = /=/g'; }
 smtps_session() {
-	{ sleep 0.5; printf 'EHLO op25b-test\r\nQUIT\r\n'; } |
+	# -crlf turns each LF into CRLF (OpenSSL 3.5 would send "\r\r\n" for "\r\n"); QUIT waits for
+	# the EHLO reply: Postfix 3.9+ (smtpd_forbid_unauth_pipelining) drops a client that pipelines.
+	{ sleep 0.5; printf 'EHLO op25b-test\n'; sleep 0.5; printf 'QUIT\n'; } |
 		X timeout 10 openssl s_client -connect 127.0.0.1:465 -crlf -ign_eof -servername op25b.test 2>&1
 }
 listening() { [ -n "$(X ss -Htln "sport = :$1")" ]; }
@@ -138,10 +141,10 @@ check "apply: postconf inside uses the new certificate" \
 	test "$(X postconf -h smtpd_tls_cert_file)" = "$CERT"
 sess=$(smtps_session)
 check "apply: 127.0.0.1:465 answers implicit TLS with the new certificate, SMTP banner, EHLO, QUIT" \
-	eval 'grep -q "subject=CN = mail.example.test" <<<"$sess" && grep -aq "^220 .*ESMTP" <<<"$sess" &&
+	eval 'grep -qE "subject=CN ?= ?mail.example.test" <<<"$sess" && grep -aq "^220 .*ESMTP" <<<"$sess" &&
 	grep -aq "^250 " <<<"$sess" && grep -aq "^221 " <<<"$sess"'
 grep -aE '^(subject=|220 |250 |    Protocol)' <<<"$sess" | tr -d '\r' | sed 's/^ */#   465: /'
-check "apply: dovecot serves the new certificate on 993" test "$(served_cn 993)" = "CN = mail.example.test"
+check "apply: dovecot serves the new certificate on 993" test "$(served_cn 993)" = "CN=mail.example.test"
 check "apply: status says applied" status_is applied
 
 # ---- 2. the same apply again: nothing to change, nothing reloaded --------------------------------
@@ -165,7 +168,7 @@ check "revert: same InvocationIDs (no restart), both active" \
 	eval 'both_active && [ "$i2" = "$i1" ]'
 check "revert: /etc/postfix and /etc/dovecot byte for byte (and modes) as before" orig_files
 check "revert: 465 no longer served, dovecot back on its old certificate" \
-	eventually eval '! listening 465 && [ "$(served_cn 993)" = "CN = op25b.test" ]'
+	eventually eval '! listening 465 && [ "$(served_cn 993)" = "CN=op25b.test" ]'
 echo "# time: revert (files + reloads) $(((t1 - t0) / 1000)) ms"
 check "revert: status says not applied" status_is "not applied"
 
@@ -194,7 +197,13 @@ check "postfix fails: $PFU and dovecot.service active again (restarted with the 
 check "postfix fails: Postfix runs the old configuration (no 465 service, port 25 answers)" \
 	eval '[ -z "$(X postconf -M submissions/inet 2>/dev/null)" ] && banner25 | grep -q "^220 "'
 why=$(grep -a 'port 465' "$S/lib-postfix/maillog" 2>/dev/null | tail -1)
-check "postfix fails: Postfix's own reason in its maillog: ${why#* * * }" eval '[[ $why == *"Address already in use"* ]]'
+if [ -n "$why" ] || ! X postconf -h mail_version | grep -qE '^3\.(1[0-9]|[2-9][0-9])'; then
+	check "postfix fails: Postfix's own reason in its maillog: ${why#* * * }" eval '[[ $why == *"Address already in use"* ]]'
+else
+	# Measured on Debian 13: Postfix 3.10's master that cannot bind dies before postlogd runs, and
+	# its reason reaches neither the maillog nor the journal.
+	skip "postfix fails: Postfix $(X postconf -h mail_version) logs no reason for a master that cannot bind"
+fi
 check "postfix fails: nothing left in the journal (status: not applied)" status_is "not applied"
 X systemctl stop op25b-blocker.service
 
@@ -208,11 +217,12 @@ show
 check "dovecot fails: exit 1" test "$rc" = 1
 check "dovecot fails: op25b says 993 does not serve the certificate and shows Dovecot's reason from the journal" \
 	eval 'has "op25b: Dovecot was reloaded, but localhost port 993 does not serve /tmp/op25b-pki/fullchain.pem" &&
-	has "ssl_cert: Can'"'"'t open file /tmp/op25b-pki/fullchain.pem"'
+	{ has "ssl_cert: Can'"'"'t open file /tmp/op25b-pki/fullchain.pem" ||
+	has "ssl_server_cert_file: open(/tmp/op25b-pki/fullchain.pem) failed"; }'   # Dovecot 2.3 / 2.4 wording
 check "dovecot fails: files rolled back byte for byte" orig_files
 check "dovecot fails: both units active again, reloaded with the old files (no restart)" \
 	eval 'has "reloaded dovecot.service (active/running" && both_active && [ "$(inv)" = "$i4" ]'
-check "dovecot fails: Dovecot serves its old certificate" eventually eval '[ "$(served_cn 993)" = "CN = op25b.test" ]'
+check "dovecot fails: Dovecot serves its old certificate" eventually eval '[ "$(served_cn 993)" = "CN=op25b.test" ]'
 check "dovecot fails: nothing left in the journal (status: not applied)" status_is "not applied"
 
 # ---- 6./7. offline: SYSTEMD_OFFLINE=1 and --root ---------------------------------------------------

@@ -120,11 +120,17 @@ do_start() {
 	# A private Postfix instance (the machine's master.cf etc., a fresh main.cf) and Dovecot config.
 	cp -a /etc/postfix/. "$S/etc-postfix/"
 	install -d -o postfix -g postfix "$S/lib-postfix"
+	# The maillog, created by its writer (postlogd): Postfix 3.10's postlog, run as root by the
+	# unit's "postfix check", would create it root-owned, and postlogd then refuses it ("not owned
+	# by postfix"), losing the messages.
+	install -o postfix -g postfix -m 600 /dev/null "$S/lib-postfix/maillog"
 	{
 		if [ -r /usr/share/postfix/main.cf.debian ]; then cat /usr/share/postfix/main.cf.debian
 		else cat /etc/postfix/main.cf; fi
 		printf 'myhostname = op25b.test\ninet_interfaces = loopback-only\n'
-		printf 'maillog_file = /var/lib/postfix/maillog\ncompatibility_level = 3.6\n'
+		printf 'maillog_file = /var/lib/postfix/maillog\n'
+		# Debian 13's template sets its own (3.9): a second one would warn at every Postfix command.
+		grep -qs '^compatibility_level' /usr/share/postfix/main.cf.debian || printf 'compatibility_level = 3.6\n'
 	} >"$S/etc-postfix/main.cf"
 	cp -a /etc/dovecot/. "$S/etc-dovecot/"
 	mkdir -p "$S/etc-dovecot/private"
