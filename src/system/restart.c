@@ -1,9 +1,10 @@
-/* Reload-or-restart policy and the check that the services serve the new files, on top of units.c
- * and serving.c (see restart.h). */
+/* Reloading or restarting the changed units and checking that they serve the new files, on top of
+ * units.c, serving.c and reload-policy.c (see restart.h). */
 #include "restart.h"
 
 #include <time.h>
 
+#include "reload-policy.h"
 #include "serving.h"
 #include "tlsconn.h"
 #include "units.h"
@@ -16,98 +17,13 @@
 #define SERVE_WAIT_USEC (10 * USEC_PER_SEC)
 #define SERVE_JOURNAL_LINES 8u
 
-/* Parameters a reload does not apply: the daemons read them once, when they start.
- * Postfix: postconf(5) says of inet_interfaces and inet_protocols "you need to stop and start
- * Postfix when this parameter changes" (master keeps its listening sockets); every other main.cf
- * and master.cf change op25b makes (TLS, SASL, relay keys, a service enabled) is read on
- * `postfix reload`, which also opens a newly enabled master.cf service.
- * Dovecot: base_dir holds the master's own sockets and pid file; `doveadm reload` re-reads every
- * other setting (ssl, ssl_cert/ssl_key, a new auth unix_listener), keeping open sessions.
- * op25b itself never writes any of these: they matter when a revert puts back or merges a file
- * that has them changed. */
-static const char *const postfix_restart_only[] = { "inet_interfaces", "inet_protocols", NULL };
-static const char *const dovecot_restart_only[] = { "base_dir", NULL };
-
-/* The last "KEY = value" of TEXT, with Postfix's continuation lines (leading white space) joined;
- * DOVECOT: the key may be indented (Dovecot's syntax) and has no continuation lines. Malloc'd;
- * NULL when absent (*absent) or out of memory. */
-static char *last_value(const char *text, size_t len, const char *key, bool dovecot, bool *absent)
-{
-	size_t kl = strlen(key);
-	const char *end = text + len, *val = NULL, *val_end = NULL;
-
-	*absent = true;
-	for (const char *l = text; l && l < end;) {
-		const char *nl = memchr(l, '\n', (size_t)(end - l)), *le = nl ? nl : end, *p = l;
-		if (dovecot)
-			while (p < le && (*p == ' ' || *p == '\t'))
-				p++;
-		if ((size_t)(le - p) > kl && memcmp(p, key, kl) == 0) {
-			const char *q = p + kl;
-			while (q < le && (*q == ' ' || *q == '\t'))
-				q++;
-			if (q < le && *q == '=') {
-				val = q + 1;
-				val_end = le;
-				/* Postfix: lines that start with white space continue the value. */
-				while (!dovecot && val_end < end && val_end + 1 < end &&
-				       (val_end[1] == ' ' || val_end[1] == '\t')) {
-					const char *n2 = memchr(val_end + 1, '\n', (size_t)(end - val_end - 1));
-					val_end = n2 ? n2 : end;
-				}
-			}
-		}
-		l = nl ? nl + 1 : NULL;
-	}
-	if (!val)
-		return NULL;
-	*absent = false;
-	/* Normalised: white space runs (and the newlines of continuations) become one blank. */
-	char *out = malloc((size_t)(val_end - val) + 1), *o = out;
-	if (!out)
-		return NULL;
-	bool blank = true;
-	for (const char *c = val; c < val_end; c++) {
-		if (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') {
-			blank = true;
-			continue;
-		}
-		if (blank && o > out)
-			*o++ = ' ';
-		blank = false;
-		*o++ = *c;
-	}
-	*o = '\0';
-	return out;
-}
-
-/* Does F's change touch one of KEYS? */
-static bool changes_key(const struct conf_file *f, const char *const *keys, bool dovecot)
-{
-	const char *nt = f->remove ? "" : f->new;
-	size_t nl = f->remove ? 0 : f->new_len;
-	for (size_t i = 0; keys[i]; i++) {
-		bool a_old, a_new;
-		_cleanup_free_ char *o = last_value(f->old ? f->old : "", f->old ? f->old_len : 0, keys[i], dovecot, &a_old);
-		_cleanup_free_ char *n = last_value(nt, nl, keys[i], dovecot, &a_new);
-		if ((!a_old && !o) || (!a_new && !n))
-			return true; /* out of memory: the safe answer */
-		if (a_old != a_new || (!a_old && !streq(o, n))) {
-			log_debug("%s: %s changed: a reload does not apply it", f->path, keys[i]);
-			return true;
-		}
-	}
-	return false;
-}
-
 static bool under(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
 	return strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
-static bool changed_under(const struct conf_set *s, const char *dir, bool *restart, const char *const *keys,
-			  bool dovecot)
+static bool changed_under(const struct conf_set *s, const char *dir, bool *restart, bool dovecot)
 {
 	bool changed = false;
 	for (size_t i = 0; i < s->n; i++) {
@@ -115,14 +31,13 @@ static bool changed_under(const struct conf_set *s, const char *dir, bool *resta
 		if (!(f->new || f->remove) || !under(f->path, dir))
 			continue;
 		changed = true;
-		if (f->lens && changes_key(f, keys, dovecot))
+		if (f->lens && reload_restart_needed(f, dovecot))
 			*restart = true;
 	}
 	return changed;
 }
 
-/* Where Postfix's 465 answers, from the new main.cf's inet_interfaces: loopback when it listens
- * there (all, loopback-only, or unset), else its first address. Malloc'd. */
+/* Where Postfix's 465 answers, from the new main.cf (reload_smtps_host()). Malloc'd. */
 static char *smtps_host(const struct target *o, const struct conf_set *s)
 {
 	_cleanup_free_ char *main_cf = strdup_printf("%s/main.cf", o->postfix_dir);
@@ -132,18 +47,9 @@ static char *smtps_host(const struct target *o, const struct conf_set *s)
 		const struct conf_file *f = s->files[i];
 		if (!streq(f->path, main_cf))
 			continue;
-		const char *t = f->new ? f->new : f->old ? f->old : "";
-		size_t len = f->new ? f->new_len : f->old ? f->old_len : 0;
-		bool absent;
-		_cleanup_free_ char *v = last_value(t, len, "inet_interfaces", false, &absent);
-		if (absent || !v || strstr(v, "all") || strstr(v, "loopback-only") || strstr(v, "localhost") || v[0] == '$')
-			break;
-		v[strcspn(v, " ,")] = '\0';
-		if (v[0] == '[') { /* [::1] */
-			memmove(v, v + 1, strlen(v));
-			v[strcspn(v, "]")] = '\0';
-		}
-		return TAKE_PTR(v);
+		if (f->new)
+			return reload_smtps_host(f->new, f->new_len);
+		return reload_smtps_host(f->old ? f->old : "", f->old ? f->old_len : 0);
 	}
 	return strdup("localhost");
 }
@@ -299,8 +205,8 @@ int restart_changed(const struct target *o, bool no_restart, const struct conf_s
 		    const struct serve_expect *expect, struct restart_report *rep)
 {
 	bool pf_restart = false, dv_restart = false;
-	bool postfix = changed_under(s, o->postfix_dir, &pf_restart, postfix_restart_only, false);
-	bool dovecot = changed_under(s, o->dovecot_dir, &dv_restart, dovecot_restart_only, true);
+	bool postfix = changed_under(s, o->postfix_dir, &pf_restart, false);
+	bool dovecot = changed_under(s, o->dovecot_dir, &dv_restart, true);
 	_cleanup_free_ char *host = NULL;
 
 	if (postfix && expect && expect->smtps && !(host = smtps_host(o, s)))
