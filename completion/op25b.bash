@@ -12,6 +12,7 @@ _op25b_opts()
             --zone= $common" ;;
         revert) echo "--mode= --zone= $common" ;;
         status | log) echo "$common" ;;
+        reload-certs) echo "--check $common" ;;
         probe) echo '--json --timeout= --quiet --verbose --help --version' ;;
         verify) echo "--host= --send-test= --user= --password-file= --password-stdin $common" ;;
         *) echo '--help --version' ;;
@@ -32,7 +33,7 @@ _op25b()
 
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            apply | revert | status | probe | verify | log) verb=${COMP_WORDS[i]}; break ;;
+            apply | revert | status | probe | verify | log | reload-certs) verb=${COMP_WORDS[i]}; break ;;
         esac
     done
 
@@ -64,7 +65,7 @@ _op25b()
     fi
 
     if [[ -z $verb && $cur != -* ]]; then
-        _op25b_reply -W 'apply revert status probe verify log' -- "$cur"
+        _op25b_reply -W 'apply revert status probe verify log reload-certs' -- "$cur"
     elif [[ $cur == -* ]]; then
         _op25b_reply -W "$(_op25b_opts "$verb")" -- "$cur"
         [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null

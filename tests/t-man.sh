@@ -54,7 +54,7 @@ check "op25b.8: the short options -n -q -v -h${missing:+ (missing:$missing)}" te
 for s in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS "EXIT STATUS" ENVIRONMENT FILES SECURITY EXAMPLES "SEE ALSO"; do
 	check "op25b.8: section $s" has8 "^$s\$"
 done
-for v in "apply --mode=smtps" "apply --mode=submission" revert status "probe HOST\[:PORT\]" verify log; do
+for v in "apply --mode=smtps" "apply --mode=submission" revert status "probe HOST\[:PORT\]" verify log reload-certs; do
 	check "op25b.8: the verb '$v' has its own subsection" has8 "^   $v\$"
 done
 check "op25b.8: synopsis of apply smtps as in the contract" \
@@ -90,7 +90,7 @@ missing=""
 for o in $LONGOPTS; do
 	# Not file keys: per-run choices, and verify --send-test's login (a mail user's credentials
 	# belong to that one check, not to a site's configuration).
-	case $o in --help | --version | --root | --config | --relay-password-stdin | --user | --password-file | --password-stdin) continue ;; esac
+	case $o in --help | --version | --root | --config | --relay-password-stdin | --user | --password-file | --password-stdin | --check) continue ;; esac
 	k=$(printf '%s' "${o#--}" | tr - _)
 	has5 "^       $k = " || missing="$missing $k"
 done
@@ -116,11 +116,11 @@ TABLEOPTS=$(printf '%s\n' "$TABLE" | cut -f1 | sed 's/^/--/' | sort)
 check "op25b --help lists exactly the table's long options" test "$TABLEOPTS" = "$LONGOPTS"
 # The verbs of an option: V_APPLY | V_REVERT, V_LOCAL (all but probe), V_ALL.
 verbs_of() {
-	case $1 in *V_ALL*) echo "apply revert status probe verify log"; return ;; esac
-	case $1 in *V_LOCAL*) echo "apply revert status verify log"; return ;; esac
+	case $1 in *V_ALL*) echo "apply revert status probe verify log reload-certs"; return ;; esac
+	case $1 in *V_LOCAL*) echo "apply revert status verify log reload-certs"; return ;; esac
 	local v out=""
-	for v in apply revert status probe verify log; do
-		case $1 in *"V_$(printf '%s' "$v" | tr a-z A-Z)"*) out="$out $v" ;; esac
+	for v in apply revert status probe verify log reload-certs; do
+		case $1 in *"V_$(printf '%s' "$v" | tr a-z- A-Z_)"*) out="$out $v" ;; esac
 	done
 	echo $out
 }
@@ -144,7 +144,7 @@ if command -v bash >/dev/null 2>&1; then
 		bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _op25b; echo "${COMPREPLY[*]}"' \
 			_ "$COMP" "$@"
 	}
-	check "completion: verbs" test "$(complete_words op25b '')" = "apply revert status probe verify log"
+	check "completion: verbs" test "$(complete_words op25b '')" = "apply revert status probe verify log reload-certs"
 	check "completion: --mode=<TAB> gives the modes" test "$(complete_words op25b apply --mode = '')" = "smtps submission"
 	check "completion: --mode=su<TAB>" test "$(complete_words op25b revert --mode = su)" = "submission"
 	check "completion: apply --relay-password-<TAB>" \
@@ -152,7 +152,7 @@ if command -v bash >/dev/null 2>&1; then
 	check "completion: status --j<TAB>" test "$(complete_words op25b status --j)" = "--json"
 	check "completion: --config=<TAB> completes files" \
 		test "$(complete_words op25b apply --config = "$TOP/etc/op25b.co")" = "$TOP/etc/op25b.conf"
-	for verb in apply revert status probe verify log; do
+	for verb in apply revert status probe verify log reload-certs; do
 		want=$(printf '%s\n' "$TABLE" | while IFS=$TAB read -r name short kind verbs file arg; do
 			case " $(verbs_of "$verbs") " in *" $verb "*) echo "--$name${arg:+=}" ;; esac
 		done | sort | tr '\n' ' ')

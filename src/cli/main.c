@@ -18,6 +18,7 @@ static const struct {
 	{ "probe", verb_probe },
 	{ "verify", verb_verify },
 	{ "log", verb_log },
+	{ "reload-certs", verb_reload_certs },
 };
 
 int main(int argc, char **argv)

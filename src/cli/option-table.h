@@ -28,8 +28,9 @@
 #define V_PROBE (1u << 3)
 #define V_VERIFY (1u << 4)
 #define V_LOG (1u << 5)
-#define V_ALL (V_APPLY | V_REVERT | V_STATUS | V_PROBE | V_VERIFY | V_LOG)
-#define V_LOCAL (V_APPLY | V_REVERT | V_STATUS | V_VERIFY | V_LOG) /* all but probe: they work on a system */
+#define V_RELOAD_CERTS (1u << 6)
+#define V_ALL (V_APPLY | V_REVERT | V_STATUS | V_PROBE | V_VERIFY | V_LOG | V_RELOAD_CERTS)
+#define V_LOCAL (V_APPLY | V_REVERT | V_STATUS | V_VERIFY | V_LOG | V_RELOAD_CERTS) /* all but probe: they work on a system */
 
 #define OPTION_TABLE(OPTION) \
 OPTION(MODE, "mode", 0, K_MODE, modes, V_APPLY | V_REVERT, 1, NULL, "smtps|submission", "what to apply (or revert)") \
@@ -56,6 +57,7 @@ OPTION(SEND_TEST, "send-test", 0, K_ADDRESS, verify.send_test, V_VERIFY, 0, NULL
 OPTION(USER, "user", 0, K_USER, verify.user, V_VERIFY, 0, "", "NAME", "verify --send-test: the login of a mail user") \
 OPTION(PASSWORD_FILE, "password-file", 0, K_PATH, verify.password_file, V_VERIFY, 0, "", "FILE", "verify --send-test: that user's password (a root-only file)") \
 OPTION(PASSWORD_STDIN, "password-stdin", 0, K_FLAG, verify.password_stdin, V_VERIFY, 0, "", "", "verify --send-test: read that password from standard input") \
+OPTION(CHECK, "check", 0, K_FLAG, check, V_RELOAD_CERTS, 0, "", "", "reload-certs: also reload a service whose port serves another certificate") \
 OPTION(TIMEOUT, "timeout", 0, K_TIMEOUT, target.timeout_sec, V_ALL, 0, NULL, "SECONDS", "limit for network and service operations (default 90)") \
 OPTION(JSON, "json", 0, K_FLAG, json, V_ALL, 0, NULL, "", "one JSON object on standard output (messages go to standard error)") \
 OPTION(QUIET, "quiet", 'q', K_QUIET, NOFIELD, V_ALL, 0, NULL, "", "print errors only") \

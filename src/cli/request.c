@@ -38,7 +38,7 @@ static bool is_string_kind(enum opt_kind k)
 		 k == K_TIMEOUT);
 }
 
-static const char *const verbs[] = { "apply", "revert", "status", "probe", "verify", "log" };
+static const char *const verbs[] = { "apply", "revert", "status", "probe", "verify", "log", "reload-certs" };
 
 /* The usage lines, each with the verbs it is about. */
 static const struct {
@@ -56,6 +56,7 @@ static const struct {
 		    "  op25b verify --send-test=ADDR --user=NAME (--password-file=FILE | --password-stdin)\n"
 		    "                                         also submit a test message on 587 and follow it\n" },
 	{ V_LOG, "  op25b log [--json] [OPTIONS]           the runs that changed something, and their options\n" },
+	{ V_RELOAD_CERTS, "  op25b reload-certs [--check] [OPTIONS]  after a renewal: reload what serves a changed certificate\n" },
 	{ V_ALL, "  op25b help [VERB]                      this help, or one verb's (also: op25b VERB --help)\n" },
 };
 
@@ -422,7 +423,7 @@ static int parse(int argc, char **argv, struct request *r, bool *exit_now)
 	}
 	if (argc < 2 || argv[1][0] == '-') {
 		usage(stderr);
-		return log_err(-EINVAL, "a verb is required: apply, revert, status, probe, verify or log");
+		return log_err(-EINVAL, "a verb is required: apply, revert, status, probe, verify, log or reload-certs");
 	}
 	for (unsigned i = 0; i < ELEMENTSOF(verbs); i++)
 		if (streq(argv[1], verbs[i])) {

@@ -20,6 +20,7 @@ struct request {
 	char *zone;
 	char *config;
 	bool dry_run, no_restart, no_firewall, json;
+	bool check;                  /* reload-certs --check */
 	int json_fd;                 /* --json: where the object goes (stdout as it was; main.c) */
 	char nofield;                /* the table's NOFIELD: options that set no member (-q, -h, ...) */
 	char **args;                 /* positional arguments after the verb (probe HOST[:PORT]) */

@@ -1,6 +1,7 @@
 /* op25b apply: plan → diff or validate → journal → write → validate → reload → firewall → commit.
  * Any failure after the first write puts every file back (and reloads again). */
 #include "cert.h"
+#include "certseen.h"
 #include "conffile.h"
 #include "fastpath.h"
 #include "fwstep.h"
@@ -34,8 +35,24 @@ static void summarize(const struct conf_set *s, unsigned mode)
 	}
 }
 
+/* The services restarted with the certificate: what `op25b reload-certs` compares with later. */
+static void note_certs_seen(const struct request *o, const struct tls_paths *tls, const struct restart_report *units)
+{
+	struct certs_seen seen;
+	char h[65];
+	if (!tls->cert || units->n == 0 || certs_seen_read(o->target.root, o->target.state_dir, &seen) < 0 ||
+	    cert_pair_hash(o->target.root, tls->cert, tls->key, h) < 0)
+		return;
+	for (size_t i = 0; i < units->n; i++)
+		memcpy(seen.hash[strncmp(units->v[i].unit, "dovecot", 7) == 0 ? SEEN_DOVECOT : SEEN_POSTFIX], h, 65);
+	certs_seen_write(o->target.root, o->target.state_dir, &seen);
+}
+
 static int plan(struct conf_set *s, const struct request *o, const struct tls_paths *tls)
 {
+	int r;
+	if (o->tls.domain && (r = plan_certbot_hook(s, &o->target)) < 0)
+		return r;
 	switch (o->modes) {
 	case MODE_SMTPS:
 		return plan_smtps(s, &o->target, tls);
@@ -140,6 +157,7 @@ static int apply(const struct request *o, struct report *rep)
 		goto rollback_restart;
 	if ((r = journal_commit(&j, t)) < 0)
 		goto rollback_restart;
+	note_certs_seen(o, &tls, &units);
 	summarize(&s, o->modes);
 	fw_step_router_hint(o->modes);
 	return EXIT_DONE;

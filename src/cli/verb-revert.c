@@ -7,6 +7,7 @@
 #include "conffile.h"
 #include "fwstep.h"
 #include "journal.h"
+#include "plan.h"
 #include "postmap.h"
 #include "report.h"
 #include "restart.h"
@@ -90,17 +91,18 @@ static bool under(const char *path, const char *dir)
 }
 
 /* The journal names only files in the directories op25b manages: Postfix's and Dovecot's, the
- * firewalld zones, and the password map (a table source holding a secret, wherever --password-map
+ * firewalld zones, the certbot deploy hook of apply --domain, and the password map (a table source holding a secret, wherever --password-map
  * put it); never the state dir. Anything else is a journal that is not op25b's to trust. */
 static int check_managed(const struct request *o, const struct tx *t, const struct tx_file *x)
 {
 	bool ok = (under(x->path, o->target.postfix_dir) || under(x->path, o->target.dovecot_dir) ||
-		   under(x->path, "/etc/firewalld/zones") || (x->postmap_type && x->secret)) &&
+		   under(x->path, "/etc/firewalld/zones") || (x->postmap_type && x->secret) ||
+		   streq(x->path, CERTBOT_HOOK)) &&
 		  !under(x->path, o->target.state_dir);
 	if (ok)
 		return 0;
 	return log_err(-EINVAL, "%s/meta: %s: not in a directory op25b manages (--postfix-dir=%s, --dovecot-dir=%s, "
-				"/etc/firewalld/zones); refusing to revert anything", t->dir, x->path, o->target.postfix_dir,
+				"/etc/firewalld/zones, " CERTBOT_HOOK "); refusing to revert anything", t->dir, x->path, o->target.postfix_dir,
 		       o->target.dovecot_dir);
 }
 

@@ -7,4 +7,5 @@ int verb_revert(const struct request *o);
 int verb_status(const struct request *o);
 int verb_probe(const struct request *o);
 int verb_verify(const struct request *o);
+int verb_reload_certs(const struct request *o);
 int verb_log(const struct request *o);

@@ -38,9 +38,10 @@ static int read_main_cf(int dfd, const char *dir, unsigned timeout, struct verif
 {
 	char *argv[] = { "postconf", "-c", PROC_DIR, "-h", "smtpd_tls_cert_file", "relayhost",
 			 "smtp_sasl_mechanism_filter", "smtp_tls_security_level", "maillog_file",
-			 "smtpd_tls_chain_files", NULL };
+			 "smtpd_tls_chain_files", "smtpd_tls_key_file", NULL };
 	_cleanup_free_ char *chain = NULL;
-	char **slots[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog, &chain };
+	char **slots[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog, &chain,
+			   &vc->smtpd_key };
 	_cleanup_free_ char *out = NULL;
 	int r = spawn_run_timeout(argv, dfd, timeout, &out);
 	if (r != 0)
@@ -66,6 +67,10 @@ static int read_main_cf(int dfd, const char *dir, unsigned timeout, struct verif
 			last--;
 		free(vc->smtpd_cert);
 		if (!(vc->smtpd_cert = strdup(last)))
+			return -ENOMEM;
+		/* The key: its first file (reload-certs hashes the pair). */
+		free(vc->smtpd_key);
+		if (!(vc->smtpd_key = strndup(chain + strspn(chain, " \t,"), strcspn(chain + strspn(chain, " \t,"), " \t,"))))
 			return -ENOMEM;
 	}
 	return 0;
@@ -150,7 +155,7 @@ static int doveconf_ssl_server_cert(int dfd, unsigned timeout, char **out)
 
 static int read_dovecot(int dfd, unsigned timeout, struct verify_config *vc)
 {
-	_cleanup_free_ char *cert = NULL, *protocols = NULL;
+	_cleanup_free_ char *cert = NULL, *key = NULL, *protocols = NULL;
 	int r;
 	if (faccessat(dfd, "dovecot.conf", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
@@ -158,6 +163,11 @@ static int read_dovecot(int dfd, unsigned timeout, struct verify_config *vc)
 	    (!cert && (r = doveconf(dfd, timeout, "ssl_server_cert_file", &cert)) < 0) ||
 	    (!cert && (r = doveconf_ssl_server_cert(dfd, timeout, &cert)) < 0))
 		return r == -ENOENT ? 0 : r;
+	if ((r = doveconf(dfd, timeout, "ssl_key", &key)) < 0 ||
+	    (!key && (r = doveconf(dfd, timeout, "ssl_server_key_file", &key)) < 0))
+		return r == -ENOENT ? 0 : r;
+	if (key && (r = dup_value(key[0] == '<' ? key + 1 : key, &vc->dovecot_key)) < 0)
+		return r;
 	if ((r = doveconf(dfd, timeout, "protocols", &protocols)) < 0)
 		return r;
 	vc->dovecot = true;
@@ -209,7 +219,7 @@ int verify_read_config(const struct target *o, struct verify_config *vc)
 void verify_config_free(struct verify_config *vc)
 {
 	char **strs[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog,
-			  &vc->dovecot_cert };
+			  &vc->dovecot_cert, &vc->smtpd_key, &vc->dovecot_key };
 	for (size_t i = 0; i < ELEMENTSOF(strs); i++)
 		free(*strs[i]);
 	*vc = (struct verify_config){ 0 };

@@ -38,6 +38,8 @@ struct verify_config {
 	bool dovecot;            /* doveconf answered */
 	char *dovecot_cert;      /* ssl_cert without '<', or ssl_server_cert_file */
 	bool imap, pop3;         /* in Dovecot's protocols */
+	char *smtpd_key;         /* smtpd_tls_key_file (reload-certs) */
+	char *dovecot_key;       /* ssl_key without '<', or ssl_server_key_file */
 };
 
 /* Read the journal and the configuration. Returns 0, or an exit status (EXIT_USAGE for a bad state

@@ -17,3 +17,7 @@ int plan_tls_stanza(struct conf_set *s, struct conf_file *master_cf, const char 
 int plan_submission(struct conf_set *s, const struct target *t, const struct relay_settings *o,
 		    const struct tls_paths *tls);
 int plan_smtps(struct conf_set *s, const struct target *t, const struct tls_paths *tls);
+/* --domain: the certbot deploy hook that runs `op25b reload-certs` (plan-hook.c). */
+#define CERTBOT_HOOK_DIR "/etc/letsencrypt/renewal-hooks/deploy"
+#define CERTBOT_HOOK CERTBOT_HOOK_DIR "/op25b"
+int plan_certbot_hook(struct conf_set *s, const struct target *t);
