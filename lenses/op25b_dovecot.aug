@@ -56,8 +56,9 @@ About: Syntax (as Dovecot's config parser reads it)
   - "!include PATH" and "!include_try PATH", anywhere.
 
 About: Writing
-  A new setting is written "NAME = VALUE"; inside a block it gets no
-  indent. A new block is written "NAME ARG {" ... "}".
+  A new setting is written "NAME = VALUE", indented two blanks inside a
+  block (whatever its depth). A new block is written "NAME ARG {" ... "}",
+  not indented.
 
 About: Cost
   Reading and writing Debian 12's 10-master.conf (Dovecot 2.3.19) costs a
@@ -91,12 +92,18 @@ let name = /[^#\/ \t\n=!{}"][^\/ \t\n={}"#]*/
    (the value of "NAME =") *)
 let value = /[^ \t\n]([^\n]|\\\\\n)*[^ \t\n\\]|[^ \t\n\\=]/
 
-(* View: entry  "NAME = VALUE"; "NAME =" has the value "=" (a node without a value is a block) *)
-let entry = [ Util.indent . key name . eq . value_sep . store value . Util.eol ]
-          | [ Util.indent . key name . del /[ \t]*/ " " . store /=/ . Util.eol ]
+(* View: entry_at  "NAME = VALUE"; "NAME =" has the value "=" (a node without a value is a block).
+   IND: the indent of a new line *)
+let entry_at (ind:string) =
+    [ del /[ \t]*/ ind . key name . eq . value_sep . store value . Util.eol ]
+  | [ del /[ \t]*/ ind . key name . del /[ \t]*/ " " . store /=/ . Util.eol ]
 
-(* View: command  "!include PATH", "!include_try PATH" *)
-let command = [ Util.indent . key /!include(_try)?/ . Sep.space . store /[^ \t\n]([^\n]*[^ \t\n])?/ . Util.eol ]
+(* View: command_at  "!include PATH", "!include_try PATH" *)
+let command_at (ind:string) =
+  [ del /[ \t]*/ ind . key /!include(_try)?/ . Sep.space . store /[^ \t\n]([^\n]*[^ \t\n])?/ . Util.eol ]
+
+(* View: comment_at *)
+let comment_at (ind:string) = Util.comment_generic /[ \t]*#[ \t]*/ (ind . "# ")
 
 (* View: arg  a block's argument, its "#name" node: a word, quoted or not, or a quoted text with a
    blank or another character a word cannot have (written with quotes). Two nodes: the value
@@ -108,13 +115,18 @@ let arg =
 (* View: lbrace  " {", maybe a comment after it *)
 let lbrace = del /[ \t]*\{[ \t]*(#[^\n"]*)?\n/ " {\n"
 
-(* View: rbrace *)
-let rbrace = del /[ \t]*\}[ \t]*(#[^\n]*)?\n/ "}\n"
+(* View: lines_at  what a block holds, new lines indented IND *)
+let lines_at (ind:string) = comment_at ind | Util.empty | entry_at ind | command_at ind
 
-(* View: block  nested to any depth *)
-let rec block = [ Util.indent . key name . arg? . lbrace
-                . (Util.comment | Util.empty | entry | command | block)*
-                . rbrace ]
+(* View: block_at  a block at indent IND holding BODY; its "}" at IND too *)
+let block_at (ind:string) (body:lens) =
+  [ del /[ \t]*/ ind . key name . arg? . lbrace . body* . del /[ \t]*\}[ \t]*(#[^\n]*)?\n/ (ind . "}\n") ]
+
+(* View: block  nested to any depth. New lines inside a block are indented two blanks, whatever
+   the depth (a recursive lens has one default; written out level by level the lens cost twice
+   as much to compile, and Augeas cannot write through a recursive lens below levels written out) *)
+let rec block =
+  [ Util.indent . key name . arg? . lbrace . (lines_at "  " | block)* . del /[ \t]*\}[ \t]*(#[^\n]*)?\n/ "}\n" ]
 
 (* View: lns *)
-let lns = (Util.comment | Util.empty | entry | command | block)*
+let lns = (lines_at "" | block)*

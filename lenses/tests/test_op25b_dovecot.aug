@@ -136,12 +136,17 @@ test Op25b_Dovecot.lns put "!include conf.d/*.conf\nssl_server {\n  cert_file = 
   set "/ssl_server/cert_file" "/new.pem"
 = "!include conf.d/*.conf\nssl_server {\n  cert_file = /new.pem\n}\n"
 
+(* A new setting inside a block is indented. *)
+test Op25b_Dovecot.lns put "ssl_server {\n  key_file = /k.pem\n}\n" after
+  set "/ssl_server/cert_file" "/c.pem"
+= "ssl_server {\n  key_file = /k.pem\n  cert_file = /c.pem\n}\n"
+
 (* A new block with a listener, as op25b adds it to a dovecot.conf without conf.d. *)
 test Op25b_Dovecot.lns put "# x\n" after
   set "/service[#name = 'auth']/#name" "auth";
   set "/service[#name = 'auth']/unix_listener/#name" "/var/spool/postfix/private/auth";
   set "/service[#name = 'auth']/unix_listener/mode" "0660"
-= "# x\nservice auth {\nunix_listener /var/spool/postfix/private/auth {\nmode = 0660\n}\n}\n"
+= "# x\nservice auth {\nunix_listener /var/spool/postfix/private/auth {\n  mode = 0660\n}\n}\n"
 
 (* Not Dovecot: an unclosed block, a stray '}', text without '='. *)
 test Op25b_Dovecot.lns get "service auth {\n" = *
