@@ -31,8 +31,11 @@ make_pki() {
 # the same absolute path as on the host, so postconf/doveconf on the host find the files too.
 PKI=$SCRATCH/pki
 new_root() {
-	r=$SCRATCH/roots/$1.$$.$RANDOM
-	mkdir -p "$r"
+	# mktemp, not $RANDOM: a test that makes hundreds of roots met an old one again (and cp -a
+	# then blocked on a FIFO a case had left in it)
+	mkdir -p "$SCRATCH/roots/$(dirname "$1")"
+	r=$(mktemp -d "$SCRATCH/roots/$1.XXXXXX") || return 1
+	chmod 755 "$r"
 	cp -a "$TOP/fixtures/$1/." "$r/"
 	[ -f "$PKI/fullchain.pem" ] || make_pki "$PKI"
 	mkdir -p "$r$PKI"
