@@ -102,6 +102,9 @@ else
 	check "detect: online when firewalld owns its name" has "where online"
 	out=$(SYSTEMD_OFFLINE=1 timeout 60 "$DRV" detect 2>&1)
 	check "detect: SYSTEMD_OFFLINE=1 -> offline even with firewalld running" has "where offline"
+	# One detector (src/system/offline.c) for the firewall and the restarts: systemd's booleans.
+	out=$(SYSTEMD_OFFLINE=y timeout 60 "$DRV" detect 2>&1)
+	check "detect: SYSTEMD_OFFLINE=y -> offline, as for the restarts (t-units.sh)" has "where offline"
 
 	# pop3s already open (both layers) before op25b: it must survive the revert.
 	fwcmd --permanent --add-service=pop3s >/dev/null && fwcmd --add-service=pop3s >/dev/null

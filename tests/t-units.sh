@@ -75,6 +75,19 @@ check "--root given -> offline, nothing restarted" \
 run "$WORK/o" "$WORK/e" SYSTEMD_OFFLINE=1 -- x.service
 check "SYSTEMD_OFFLINE=1 -> offline" eval '[ $rc = 0 ] && has "$WORK/o" "offline: yes (SYSTEMD_OFFLINE=1)"'
 
+run "$WORK/o" "$WORK/e" SYSTEMD_OFFLINE=y -- x.service
+check "SYSTEMD_OFFLINE=y -> offline (systemd's booleans; the firewall agrees: t-firewall.sh)" \
+	eval '[ $rc = 0 ] && has "$WORK/o" "offline: yes (SYSTEMD_OFFLINE=1)"'
+
+# A /proc where PID 1's root cannot be read is "not a chroot" (as systemctl, and the firewall, see it).
+if unshare -m true 2>/dev/null; then
+	env -u SYSTEMD_OFFLINE unshare -m sh -c 'mount -t tmpfs none /proc && exec "$0" x.service' "$DRV" >"$WORK/o" 2>"$WORK/e"
+	check "/proc/1/root unreadable -> not taken for a chroot ($(sed -n 's/^offline: //p' "$WORK/o"))" \
+		eval '! has "$WORK/o" "chroot"'
+else
+	echo "skip - /proc/1/root unreadable: unshare -m needs root"; skip=$((skip + 1))
+fi
+
 run "$WORK/o" "$WORK/e" -u SYSTEMD_OFFLINE -- x.service
 if [ -d /run/systemd/system ]; then
 	check "host booted with systemd -> online" has "$WORK/o" "offline: no"

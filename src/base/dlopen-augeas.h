@@ -11,7 +11,7 @@
 #define AUGEAS_SYMBOLS(X) \
 	X(aug_close) X(aug_error) X(aug_error_message) X(aug_error_minor_message) X(aug_get) \
 	X(aug_init) X(aug_insert) X(aug_label) X(aug_load) X(aug_match) X(aug_rename) X(aug_rm) \
-	X(aug_save) X(aug_set) X(aug_span) X(aug_text_retrieve) X(aug_text_store)
+	X(aug_set) X(aug_span) X(aug_text_retrieve) X(aug_text_store)
 
 #define AUGEAS_DECLARE_SYM(name) extern typeof(name) *sym_##name;
 AUGEAS_SYMBOLS(AUGEAS_DECLARE_SYM)

@@ -181,3 +181,10 @@ void sleep_usec(uint64_t usec)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
+
+int exit_status_of(int r)
+{
+	if (r >= 0)
+		return EXIT_DONE;
+	return r == -ENOMEM || r == -EIO || r == -ENOSPC || r == -EBUSY || r == -ESTALE ? EXIT_FAIL : EXIT_USAGE;
+}

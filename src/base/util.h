@@ -11,12 +11,17 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-/* Exit statuses of the command-line contract (DESIGN.md). */
+/* Exit statuses of the command-line contract (man/op25b.8, EXIT STATUS). */
 enum {
 	EXIT_DONE = 0,  /* done, changed or not */
 	EXIT_FAIL = 1,  /* failed; anything written was rolled back */
 	EXIT_USAGE = 2, /* bad usage or bad input; nothing was touched */
 };
+
+/* The one mapping from a negative errno to an exit status, for the verbs: what the machine did to
+ * us (no memory, I/O, no space, a lock held past --timeout, a file changed under us) fails (1);
+ * anything else is the input's fault (2): nothing was touched. 0 is EXIT_DONE. */
+int exit_status_of(int r);
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))

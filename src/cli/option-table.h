@@ -18,7 +18,7 @@
  *
  * To add an option: one line here (and a field in struct request when it needs one), then the
  * man page (man/op25b.8, and man/op25b.conf.5 when it is a key) and completion/op25b.bash;
- * tests/t-man.sh says what is missing. Rules between options go in request_validate().
+ * tests/t-man.sh says what is missing. Rules between options go in validate() of src/cli/request.c.
  * One entry a line: tests/t-man.sh reads this file. */
 #pragma once
 

@@ -467,7 +467,7 @@ int request_parse(int argc, char **argv, struct request *r, bool *exit_now)
 {
 	*exit_now = false;
 	int e = parse(argc, argv, r, exit_now);
-	return e == -ENOMEM ? EXIT_FAIL : e < 0 ? EXIT_USAGE : EXIT_DONE;
+	return exit_status_of(e);
 }
 
 void request_free(struct request *r)

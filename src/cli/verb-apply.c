@@ -15,12 +15,6 @@
 #include "validate.h"
 #include "verbs.h"
 
-/* Before the first write every failure is the input's fault (exit 2) unless the machine failed us. */
-static int exit_before_write(int r)
-{
-	return r == -ENOMEM || r == -EIO || r == -ENOSPC || r == -EBUSY || r == -ESTALE ? EXIT_FAIL : EXIT_USAGE;
-}
-
 static void summarize(const struct conf_set *s, unsigned mode)
 {
 	for (size_t i = 0; i < s->n; i++) {
@@ -86,13 +80,13 @@ static int apply(const struct request *o, struct report *rep)
 	 * creates nothing: journal.c). A state dir that does not exist yet is made only when there is
 	 * something to write: bad input creates nothing. */
 	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
-		return exit_before_write(r);
+		return exit_status_of(r);
 	for (size_t i = 0; i < j.n; i++)
 		if (j.txs[i].pending)
 			return log_err(EXIT_FAIL, "%s: an earlier run was interrupted; run 'op25b revert' first",
 				       j.txs[i].dir);
 	if ((r = fastpath_already_applied(&o->target, o->modes, &o->relay, &tls, oh, &j, &not_after)) < 0)
-		return exit_before_write(r);
+		return exit_status_of(r);
 	/* On the fast path the certificate's bytes are the ones checked before: parsing them again
 	 * (OpenSSL's decoders, ~2 ms) could only find that the date has passed. */
 	if (tls.cert && !(r > 0 && cert_still_valid(tls.cert, not_after)) &&
@@ -106,13 +100,13 @@ static int apply(const struct request *o, struct report *rep)
 	/* Both modes read compiled defaults of Postfix: that postconf runs while the files are parsed. */
 	postfix_defaults_prefetch(&s);
 	if ((r = plan(&s, o, &tls)) < 0)
-		return exit_before_write(r);
+		return exit_status_of(r);
 	for (size_t i = 0; i < s.n; i++)
 		if ((r = conf_render(&s, s.files[i])) < 0)
-			return exit_before_write(r);
+			return exit_status_of(r);
 	bool files_change = txn_has_changes(&s);
 	if (files_change && (r = fw_step_plan(&fwc, o->modes, &s, &fw_online, &fw)) < 0)
-		return exit_before_write(r);
+		return exit_status_of(r);
 	report_files(rep, &s, false);
 	report_bool(rep, "changed", files_change);
 	if (files_change)
@@ -135,7 +129,7 @@ static int apply(const struct request *o, struct report *rep)
 		return EXIT_FAIL;
 
 	if ((r = journal_make_dir(&j)) < 0)
-		return exit_before_write(r);
+		return exit_status_of(r);
 	if ((r = journal_begin(&j, o->modes, oh, &s, &t)) < 0)
 		return EXIT_FAIL;
 	if ((r = txn_write(&s)) < 0)

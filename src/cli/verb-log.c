@@ -43,7 +43,7 @@ static int log_verb(const struct request *o, struct report *rep)
 	_cleanup_json_ json_t *entries = NULL;
 	int r = history_read(o->target.root, o->target.state_dir, &entries);
 	if (r < 0)
-		return r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+		return exit_status_of(r);
 	if (o->json) {
 		report_set(rep, "entries", json_incref(entries));
 		return EXIT_DONE;

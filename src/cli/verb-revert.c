@@ -208,7 +208,7 @@ static int revert(const struct request *o, struct report *rep)
 	request_fw_ctx(o, &fwc);
 
 	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
-		return r == -EBUSY || r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+		return exit_status_of(r);
 
 	for (size_t k = j.n; k-- > 0;) {
 		const struct tx *t = &j.txs[k];
@@ -216,7 +216,7 @@ static int revert(const struct request *o, struct report *rep)
 			continue;
 		for (size_t i = 0; i < t->n; i++)
 			if ((r = check_managed(o, t, &t->files[i])) < 0 || (r = revert_file(&s, &j, t, i, &seq)) < 0)
-				return r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+				return exit_status_of(r);
 		done |= t->mode;
 	}
 	if (!done) {

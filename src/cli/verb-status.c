@@ -53,7 +53,7 @@ static int status(const struct request *o, struct report *rep)
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
 	int r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec);
 	if (r < 0)
-		return r == -EBUSY || r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+		return exit_status_of(r);
 
 	bool interrupted = false;
 	unsigned applied = 0;

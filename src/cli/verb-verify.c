@@ -34,8 +34,10 @@ static int verify(const struct request *o, struct report *rep)
 
 	/* A server that hangs up while TLS writes must give EPIPE, not kill the run. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = verify_read_config(&o->target, &vc)) != 0)
-		return r;
+	if ((r = verify_read_journal(&o->target, &vc)) < 0)
+		return exit_status_of(r);
+	if ((r = verify_read_config(&o->target, &vc)) < 0)
+		return EXIT_FAIL;
 	if (vc.interrupted)
 		checks_add(&c, CHECK_FAIL, "journal", "an earlier op25b run was interrupted: run 'op25b revert' first");
 	if (!vc.modes)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "strv.h"
 #include "util.h"
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -144,26 +145,6 @@ const char *smtp_reply_strerror(int r)
 	}
 }
 
-/* Append a copy of S[0..LEN) to the counted string array *V. */
-static int strv_push(char ***v, size_t *n, const char *s, size_t len)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	if (!(nv[*n] = strndup(s, len)))
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 bool smtp_ehlo_has_mech(const struct smtp_ehlo *e, const char *mech)
 {
 	for (size_t i = 0; i < e->n_mechs; i++)
@@ -201,7 +182,7 @@ static int add_mechs(struct smtp_ehlo *e, const char *p)
 				name[i] = to_upper(p[i]);
 			name[n] = '\0';
 			if (!smtp_ehlo_has_mech(e, name)) {
-				int k = strv_push(&e->mechs, &e->n_mechs, name, n);
+				int k = strv_push_n(&e->mechs, &e->n_mechs, name, n);
 				if (k < 0)
 					return k;
 			}
@@ -221,7 +202,7 @@ static int add_extension(struct smtp_ehlo *e, const char *text)
 		n--;
 	if (n == 0)
 		return 0;
-	int k = strv_push(&e->ext, &e->n_ext, text, n);
+	int k = strv_push_n(&e->ext, &e->n_ext, text, n);
 	if (k < 0)
 		return k;
 	char *line = e->ext[e->n_ext - 1];
@@ -265,7 +246,7 @@ int smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *e)
 void smtp_ehlo_free(struct smtp_ehlo *e)
 {
 	free(e->domain);
-	strv_free(e->ext, e->n_ext);
-	strv_free(e->mechs, e->n_mechs);
+	strv_free(e->ext);
+	strv_free(e->mechs);
 	*e = (struct smtp_ehlo){ 0 };
 }

@@ -237,11 +237,6 @@ int tlsconn_start_tls(struct tlsconn *c, const char *host)
 	}
 }
 
-bool tlsconn_is_tls(const struct tlsconn *c)
-{
-	return c->ssl && SSL_is_init_finished((SSL *)c->ssl);
-}
-
 /* NAME as one RFC 2253 line (non-ASCII escaped by OpenSSL, so it is safe to print). */
 static char *x509_name_string(const X509_NAME *name)
 {

@@ -44,7 +44,6 @@ int tlsconn_connect(struct tlsconn *c, const char *host, unsigned port, unsigned
 		    char **address);
 /* TLS handshake as a client (SNI for names). */
 int tlsconn_start_tls(struct tlsconn *c, const char *host);
-bool tlsconn_is_tls(const struct tlsconn *c);
 
 /* The established session: strings malloc'd, free with tlsconn_info_free(). */
 struct tlsconn_info {

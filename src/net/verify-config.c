@@ -181,37 +181,42 @@ static int read_dovecot(int dfd, unsigned timeout, struct verify_config *vc)
 	return 0;
 }
 
-int verify_read_config(const struct target *o, struct verify_config *vc)
+int verify_read_journal(const struct target *o, struct verify_config *vc)
 {
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
 	int r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec);
 	if (r < 0)
-		return r == -EBUSY || r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+		return r;
 	for (size_t i = 0; i < j.n; i++) {
 		if (j.txs[i].pending)
 			vc->interrupted = true;
 		else
 			vc->modes |= j.txs[i].mode;
 	}
-	journal_close(&j); /* the lock is not held while the network is asked */
+	return 0; /* the lock is not held while the network is asked */
+}
+
+int verify_read_config(const struct target *o, struct verify_config *vc)
+{
+	int r;
 
 	/* postconf and doveconf get the directories as resolved beneath the root (their fd 3), and
 	 * are stopped after --timeout (a FIFO among the files they read would block them). */
 	_cleanup_free_ char *pdir = path_under_root(o->root, o->postfix_dir);
 	_cleanup_free_ char *dhost = path_under_root(o->root, o->dovecot_dir);
 	if (!pdir || !dhost)
-		return log_err(EXIT_FAIL, "out of memory");
+		return log_err(-ENOMEM, "out of memory");
 	if (vc->modes) {
 		_cleanup_close_ int pfd = root_open(o->root, o->postfix_dir, O_RDONLY | O_DIRECTORY, 0);
 		if (pfd < 0)
-			return log_err(EXIT_FAIL, "%s: %s", pdir, strerror(-pfd));
+			return log_err(pfd, "%s: %s", pdir, strerror(-pfd));
 		if ((r = read_main_cf(pfd, pdir, o->timeout_sec, vc)) < 0 || (r = read_master_cf(pfd, pdir, o->timeout_sec, vc)) < 0)
-			return EXIT_FAIL;
+			return r;
 	}
 	if (vc->modes & MODE_SMTPS) {
 		_cleanup_close_ int dfd = root_open(o->root, o->dovecot_dir, O_RDONLY | O_DIRECTORY, 0);
 		if (dfd >= 0 && (r = read_dovecot(dfd, o->timeout_sec, vc)) < 0)
-			return log_err(EXIT_FAIL, "%s/dovecot.conf: cannot ask doveconf: %s", dhost, strerror(-r));
+			return log_err(r, "%s/dovecot.conf: cannot ask doveconf: %s", dhost, strerror(-r));
 	}
 	return 0;
 }

@@ -20,6 +20,7 @@ struct checks {
 	struct check *v;
 	size_t n;
 	bool print;      /* print each line as it is added (text output) */
+	bool lost_fail;  /* a failed check could not be recorded (no memory): still a failure */
 };
 
 void checks_add(struct checks *c, enum check_status st, const char *id, const char *fmt, ...)
@@ -42,8 +43,10 @@ struct verify_config {
 	char *dovecot_key;       /* ssl_key without '<', or ssl_server_key_file */
 };
 
-/* Read the journal and the configuration. Returns 0, or an exit status (EXIT_USAGE for a bad state
- * dir, EXIT_FAIL otherwise) after printing why. */
+/* What op25b applied, from the journal (the lock is released on return); 0 or journal_open()'s
+ * negative errno. */
+int verify_read_journal(const struct target *o, struct verify_config *vc);
+/* What the configuration says now (postconf, doveconf); 0 or a negative errno, reported. */
 int verify_read_config(const struct target *o, struct verify_config *vc);
 void verify_config_free(struct verify_config *vc);
 

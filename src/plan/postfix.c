@@ -7,6 +7,7 @@
 
 #include "spawn.h"
 #include "rootfs.h"
+#include "strv.h"
 #include "util.h"
 
 int postfix_open(struct conf_set *s, const char *postfix_dir, struct conf_file **main_cf, struct conf_file **master_cf)
@@ -52,13 +53,6 @@ static int match_rel(struct conf_set *s, struct conf_file *m, const char *expr, 
 	}
 	free(abs);
 	return r;
-}
-
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
 }
 
 static bool has_child(struct conf_set *s, struct conf_file *m, const char *rel, const char *child)

@@ -9,6 +9,7 @@
 
 #include "aug.h"
 #include "atomic.h"
+#include "offline.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -44,24 +45,6 @@ static bool fw_name_valid(const char *s)
 static bool is_blank(const char *s)
 {
 	return s && s[strspn(s, " \t\r\n")] == '\0';
-}
-
-static bool env_true(const char *name)
-{
-	const char *v = getenv(name);
-	return v && (streq(v, "1") || streq(v, "yes") || streq(v, "true") || streq(v, "on"));
-}
-
-/* As systemd's running_in_chroot(): / differs from PID 1's root. Unknown (no access to
- * /proc/1/root, as on containers with a restricted /proc) counts as "not a chroot". */
-static bool running_in_chroot(void)
-{
-	struct stat a, b;
-	if (env_true("SYSTEMD_IGNORE_CHROOT"))
-		return false;
-	if (stat("/", &a) < 0 || stat("/proc/1/root", &b) < 0)
-		return false;
-	return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
 }
 
 static bool is_dir_under(const char *root, const char *path)
@@ -100,15 +83,6 @@ void fw_result_done(struct fw_result *r)
 	free(r->old_data);
 	free(r->new_data);
 	*r = (struct fw_result){ 0 };
-}
-
-size_t fw_result_changed(const struct fw_result *r)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < r->n_services; i++)
-		if (r->services[i].layers)
-			n++;
-	return n;
 }
 
 static int result_add_service(struct fw_result *r, const char *name, unsigned layers)
@@ -634,15 +608,13 @@ static void fw_bus_done(struct fw_bus *b)
 
 static int detect(const struct fw_ctx *c, enum fw_where *ret, const char **why, struct fw_bus *bus)
 {
+	struct offline off;
 	const char *reason;
 	int r;
 
-	if (c->offline)
-		reason = "--root given";
-	else if (env_true("SYSTEMD_OFFLINE"))
-		reason = "SYSTEMD_OFFLINE is set";
-	else if (running_in_chroot())
-		reason = "running in a chroot";
+	offline_detect(c->root, c->offline, &off);
+	if (off.offline)
+		reason = off.why;
 	else {
 		struct fw_bus b = { 0 };
 		r = fw_bus_connect(c, &b);

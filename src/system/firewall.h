@@ -70,8 +70,6 @@ struct fw_result {
 
 /* Free what *r holds and zero it; usable as _cleanup_(fw_result_done). */
 void fw_result_done(struct fw_result *r);
-/* Number of services in r that op25b changed (layers != 0). */
-size_t fw_result_changed(const struct fw_result *r);
 
 /* Online, offline or absent, and why (a static string for messages). */
 int fw_detect(const struct fw_ctx *c, enum fw_where *ret, const char **why);

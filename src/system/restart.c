@@ -142,7 +142,7 @@ static int run(const struct target *o, bool no_restart, bool postfix, bool pf_re
 	}
 
 	_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	_cleanup_(units_names_freep) char **pf = NULL;
+	_cleanup_strv_free_ char **pf = NULL;
 	const char *units[4] = { 0 };
 	enum unit_action act[4];
 	size_t n = 0;

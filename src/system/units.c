@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "jobwait.h"
+#include "offline.h"
 #include "util.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
@@ -35,52 +36,29 @@ static const char *bus_error_text(const sd_bus_error *e, int r)
 
 /* ---- offline detection ---- */
 
-/* systemd's getenv_bool(): 1 true, 0 false, -1 unset or not a boolean. */
-static int env_bool(const char *name)
-{
-	const char *v = getenv(name);
-	if (!v)
-		return -1;
-	static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
-	static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
-	for (size_t i = 0; i < ELEMENTSOF(yes); i++)
-		if (strcasecmp(v, yes[i]) == 0)
-			return 1;
-	for (size_t i = 0; i < ELEMENTSOF(no); i++)
-		if (strcasecmp(v, no[i]) == 0)
-			return 0;
-	log_warn("ignoring %s=%s: not a boolean", name, v);
-	return -1;
-}
-
 bool units_offline(const char *root, bool root_given, const char **why)
 {
 	static char reason[160];
+	struct offline off;
 	const char *dummy;
-	struct stat a, b;
-	int r;
 
 	if (!why)
 		why = &dummy;
 	*why = NULL;
-	if (root_given || (root && *root && !streq(root, "/"))) {
-		*why = "--root given";
+	offline_detect(root, root_given, &off);
+	if (off.offline) {
+		*why = off.why;
 		return true;
 	}
-	r = env_bool("SYSTEMD_OFFLINE");
-	if (r == 1) {
-		*why = "SYSTEMD_OFFLINE=1";
-		return true;
-	}
-	if (r == 0)
-		return false; /* forced online: whatever follows fails loudly if there is no systemd */
+	if (off.forced_online)
+		return false; /* whatever follows fails loudly if there is no systemd */
 
+	/* Units need systemd itself, which the firewall does not. */
 	if (dlopen_systemd() < 0) {
 		*why = "libsystemd cannot be loaded";
 		return true;
 	}
-	r = sym_sd_booted();
-	if (r <= 0) {
+	if (sym_sd_booted() <= 0) {
 		_cleanup_free_ char *comm = NULL;
 		size_t len = 0;
 		if (read_file("/proc/1/comm", false, &comm, &len) >= 0) {
@@ -89,22 +67,6 @@ bool units_offline(const char *root, bool root_given, const char **why)
 			*why = reason;
 		} else
 			*why = "not booted with systemd";
-		return true;
-	}
-	/* A chroot (as rpm scriptlets and systemctl tell it): / is not PID 1's root. */
-	if (stat("/proc/1/root", &a) < 0) {
-		snprintf(reason, sizeof reason, "cannot tell whether this is a chroot (/proc/1/root: %s)",
-			 strerror(errno));
-		*why = reason;
-		return true;
-	}
-	if (stat("/", &b) < 0) {
-		snprintf(reason, sizeof reason, "cannot stat /: %s", strerror(errno));
-		*why = reason;
-		return true;
-	}
-	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
-		*why = "running in a chroot";
 		return true;
 	}
 	return false;
@@ -204,15 +166,6 @@ int units_bus_open(sd_bus **ret)
 }
 
 /* ---- which Postfix units ---- */
-
-void units_names_free(char **names)
-{
-	if (!names)
-		return;
-	for (char **p = names; *p; p++)
-		free(*p);
-	free(names);
-}
 
 /* LoadState of UNIT ("loaded", "not-found", "masked", ...), loading it if needed. */
 static int unit_load_state(sd_bus *bus, const char *unit, char *buf, size_t size)
@@ -317,18 +270,6 @@ int units_postfix_names_on(sd_bus *bus, char ***out)
 	if (streq(state, "not-found"))
 		return log_err(-ENOENT, "no Postfix unit: systemd knows neither postfix@-.service nor postfix.service");
 	return names_one("postfix.service", out); /* masked etc.: the restart says so */
-}
-
-int units_postfix_names(char ***out)
-{
-	_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	int r;
-
-	*out = NULL;
-	r = units_bus_open(&bus);
-	if (r < 0)
-		return r;
-	return units_postfix_names_on(bus, out);
 }
 
 /* ---- restart and reload ---- */

@@ -8,7 +8,7 @@
  *	const char *why;
  *	if (!units_offline(t->root, t->root_given, &why)) {
  *		_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
- *		_cleanup_(units_names_freep) char **pf = NULL;
+ *		_cleanup_strv_free_ char **pf = NULL;
  *		struct unit_result res[3];
  *		if (units_bus_open(&bus) < 0 || units_postfix_names_on(bus, &pf) < 0 ||
  *		    units_restart(bus, (const char *const *)units, t->timeout_sec, res) < 0)
@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "dlopen-systemd.h"
+#include "strv.h"
 
 /* Default for units_restart() when timeout_sec is 0. */
 #define UNITS_TIMEOUT_SEC_DEFAULT 90u
@@ -45,10 +46,9 @@ struct unit_result {
 	char message[512];       /* "UNIT: job failed, unit failed (failed/failed, exit-code)"; "" when ok */
 };
 
-/* Whether restarts must be skipped, and why (*why: a short static reason, may be NULL).
- * Offline when: --root was given; SYSTEMD_OFFLINE=1 (SYSTEMD_OFFLINE=0 forces online and skips the
- * checks below); the system was not booted with systemd (sd_booted() <= 0); or / differs from
- * /proc/1/root (a chroot), or that cannot be told because /proc/1/root is unreadable. */
+/* Whether restarts must be skipped, and why (*why: a short static reason, may be NULL): offline.h's
+ * answer (--root, SYSTEMD_OFFLINE, a chroot; SYSTEMD_OFFLINE=0 forces online and skips the rest),
+ * then whether the system was booted with systemd (sd_booted() <= 0: offline). */
 bool units_offline(const char *root, bool root_given, const char **why);
 
 /* Connect to systemd. As root and without $DBUS_SYSTEM_BUS_ADDRESS, first systemd's private socket
@@ -56,15 +56,12 @@ bool units_offline(const char *root, bool root_given, const char **why);
  * $DBUS_SYSTEM_BUS_ADDRESS). Checks that the manager answers; no bus is an error with the reason. */
 int units_bus_open(sd_bus **bus);
 
-/* The Postfix unit(s) to restart, as a NULL-terminated, allocated list (free: units_names_free):
+/* The Postfix unit(s) to restart, as a NULL-terminated, allocated list (strv.h):
  * {"postfix@-.service"} on Debian-style systems (the postfix@.service template is known to systemd:
  * there postfix.service is a /bin/true wrapper that reports "done" even when the instance failed),
  * else {"postfix.service"}. -ENOENT when systemd knows neither.
- * units_postfix_names() opens its own connection; units_postfix_names_on() uses BUS. */
-int units_postfix_names(char ***out);
+ * Asked over BUS. */
 int units_postfix_names_on(sd_bus *bus, char ***out);
-void units_names_free(char **names);
-static inline void units_names_freep(char ***p) { units_names_free(*p); }
 
 /* Restart UNITS (NULL-terminated; mode "replace") in parallel and wait, at most TIMEOUT_SEC in all
  * (0: UNITS_TIMEOUT_SEC_DEFAULT), for their jobs, then for a unit that is still activating to become

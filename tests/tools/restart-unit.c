@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	_cleanup_(units_names_freep) char **postfix = NULL;
+	_cleanup_strv_free_ char **postfix = NULL;
 	_cleanup_free_ const char **units = NULL;
 	const char *root = "/", *why = NULL;
 	bool root_given = false, twice = false, names = false;
