@@ -40,5 +40,6 @@ printf '#include "verbs.h"\n' >"$SCRATCH/src/base/low.c"
 printf '#include "low.h"\n' >"$SCRATCH/src/cli/verbs.h"
 : >"$SCRATCH/src/base/low.h"
 check "include-graph.py: finds a climb and a cycle in a scratch tree" \
-	sh -c 'python3 "$1" --climbs "$2" | grep -qx "base/low -> cli/verbs" && python3 "$1" "$2" | grep -q "low <-> verbs"' _ "$GRAPH" "$SCRATCH/src"
+	sh -c 'c=$(python3 "$1" --climbs "$2") && r=$(python3 "$1" "$2") &&
+	       printf "%s\n" "$c" | grep -qx "base/low -> cli/verbs" && printf "%s\n" "$r" | grep -q "low <-> verbs"' _ "$GRAPH" "$SCRATCH/src"
 finish
