@@ -12,6 +12,7 @@ store/txn -> plan/conffile
 system/firewall -> plan/aug
 system/fwstep -> plan/conffile
 system/fwstep -> store/journal
+system/reload-policy -> plan/conffile
 system/restart -> plan/conffile
 system/validate -> plan/conffile'
 KNOWN_CYCLES='rootfs <-> util'
