@@ -96,6 +96,40 @@ check "reload-certs again: nothing to reload, units untouched" \
 
 op log "${COMMON[@]}"
 check "log lists the reload-certs run" grep -q 'reload-certs' "$OUT"
+
+# The Ansible module (contrib/ansible) online, on this running system: what is applied is "ok",
+# state=absent reverts (and reloads), present again applies.
+if command -v ansible-playbook >/dev/null && [ -x /usr/bin/python3 ]; then
+	A=/run/op25b/ansible; mkdir -p "$S$A"
+	cat > "$S$A/play.yml" <<EOF2
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars: { ansible_python_interpreter: /usr/bin/python3 }
+  tasks:
+    - op25b.mailserver.op25b:
+        state: "{{ st }}"
+        mode: smtps
+        cert: "{{ (st == 'present') | ternary('$CERT', omit) }}"
+        key: "{{ (st == 'present') | ternary('$KEY', omit) }}"
+        binary: $IN
+        state_dir: /run/op25b/state
+        no_firewall: true
+EOF2
+	aplay() { X env ANSIBLE_COLLECTIONS_PATH="$TOP/contrib/ansible" ANSIBLE_LOCAL_TEMP=$A/tmp ANSIBLE_HOME=$A/home \
+		ANSIBLE_NOCOLOR=1 ansible-playbook -i localhost, -e st="$1" "$A/play.yml" >"$OUT" 2>&1; rc=$?
+		grep -E '^(changed|ok|fatal)|^localhost' "$OUT" | sed 's/^/#   /' | cut -c1-150; }
+	changed_is() { [ "$rc" = 0 ] && grep -qE "^localhost +: ok=1 +changed=$1 " "$OUT"; }
+	aplay present
+	check "ansible (online): applied already: ok, changed=0" changed_is 0
+	aplay absent
+	check "ansible (online): state=absent: changed=1" changed_is 1
+	aplay present
+	check "ansible (online): state=present again: changed=1, the units reloaded" bash -c "grep -qE '^localhost +: ok=1 +changed=1 ' '$OUT'"
+	check "ansible (online): 465 serves the certificate again" test "$(served_cn 465)" = "new.example.test"
+else
+	skip "ansible (online): ansible-core is not installed"
+fi
 op revert "${COMMON[@]}"
 check "revert: exit 0" test "$rc" = 0
 finish
