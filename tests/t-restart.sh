@@ -215,13 +215,24 @@ op apply --mode=smtps --cert=/tmp/op25b-pki/fullchain.pem --key=/tmp/op25b-pki/p
 echo "# op25b apply with the certificate in /tmp (dovecot.service has PrivateTmp=true):"
 show
 check "dovecot fails: exit 1" test "$rc" = 1
-check "dovecot fails: op25b says 993 does not serve the certificate and shows Dovecot's reason from the journal" \
-	eval 'has "op25b: Dovecot was reloaded, but localhost port 993 does not serve /tmp/op25b-pki/fullchain.pem" &&
+# Debian 11 (Dovecot 2.3.13): the unit's ExecReload, doveadm reload, reads the configuration with
+# its certificate files and fails: op25b restarts the unit instead (which fails too). Later
+# Dovecots reload, and 993 serves nothing new.
+reload_failed=0
+has "restarting dovecot.service, whose reload failed" && reload_failed=1
+check "dovecot fails: op25b says 993 does not serve the certificate (or the reload failed) and shows Dovecot's reason from the journal" \
+	eval '{ has "op25b: Dovecot was reloaded, but localhost port 993 does not serve /tmp/op25b-pki/fullchain.pem" ||
+	{ [ $reload_failed = 1 ] && has "op25b: dovecot.service: job failed, unit failed (failed/failed, exit-code)"; }; } &&
 	{ has "ssl_cert: Can'"'"'t open file /tmp/op25b-pki/fullchain.pem" ||
 	has "ssl_server_cert_file: open(/tmp/op25b-pki/fullchain.pem) failed"; }'   # Dovecot 2.3 / 2.4 wording
 check "dovecot fails: files rolled back byte for byte" orig_files
-check "dovecot fails: both units active again, reloaded with the old files (no restart)" \
-	eval 'has "reloaded dovecot.service (active/running" && both_active && [ "$(inv)" = "$i4" ]'
+if [ $reload_failed = 0 ]; then
+	check "dovecot fails: both units active again, reloaded with the old files (no restart)" \
+		eval 'has "reloaded dovecot.service (active/running" && both_active && [ "$(inv)" = "$i4" ]'
+else
+	check "dovecot fails: both units active again, Dovecot restarted with the old files (its reload had failed)" \
+		eval 'has "restarted dovecot.service (active/running" && both_active && [ "$(inv)" != "$i4" ]'
+fi
 check "dovecot fails: Dovecot serves its old certificate" eventually eval '[ "$(served_cn 993)" = "CN=op25b.test" ]'
 check "dovecot fails: nothing left in the journal (status: not applied)" status_is "not applied"
 
