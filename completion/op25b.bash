@@ -8,7 +8,7 @@ _op25b_opts()
         --no-restart --no-firewall --timeout= --json --quiet --verbose --help --version'
     case $1 in
         apply) echo "--mode= --domain= --cert= --key= --relayhost= --relay-user=
-            --relay-password-file= --relay-password-stdin --mechanisms= --password-map=
+            --relay-password-file= --relay-password-stdin --relay-tls= --mechanisms= --password-map=
             --zone= $common" ;;
         revert) echo "--mode= --zone= $common" ;;
         status | log) echo "$common" ;;
@@ -48,7 +48,7 @@ _op25b()
         # "--mode smtps" (getopt accepts the value as the next word)
         case $prev in
             --mode | --domain | --cert | --key | --relayhost | --relay-user | --relay-password-file | \
-                --mechanisms | --password-map | --zone | --timeout | --root | --postfix-dir | \
+                --mechanisms | --relay-tls | --password-map | --zone | --timeout | --root | --postfix-dir | \
                 --dovecot-dir | --state-dir | --config | --host | --send-test | --user | --password-file) opt=$prev ;;
         esac
     fi
@@ -57,6 +57,7 @@ _op25b()
         case $opt in
             --mode) _op25b_reply -W 'smtps submission' -- "$cur" ;;
             --mechanisms) _op25b_reply -W 'auto PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256' -- "$cur" ;;
+            --relay-tls) _op25b_reply -W 'secure fingerprint encrypt' -- "$cur" ;;
             --root | --postfix-dir | --dovecot-dir | --state-dir) _op25b_reply -d -- "$cur" ;;
             --config | --cert | --key | --relay-password-file | --password-map) _op25b_reply -f -- "$cur" ;;
             --host) _op25b_reply -A hostname -- "$cur" ;;

@@ -36,7 +36,14 @@ for t in debian12 centos7 rhel9 fedora42 debian13 single-file; do
 	if submission "$root"; then ok "$t: apply exit 0"; else fail "$t: apply exit $?"; cat "$SCRATCH/out"; fi
 	check "$t: the password is in no output" sh -c "! grep -qF -- '$pw' '$SCRATCH/out'"
 	check "$t: relayhost = [$RELAY]:587" test "$(pf "$root" relayhost)" = "[$RELAY]:587"
-	check "$t: TLS required toward the relay" test "$(pf "$root" smtp_tls_security_level)" = encrypt
+	# secure by default: the CAs main.cf names already (Debian's CApath, RHEL 9's CAfile), else
+	# the distribution's bundle under the root written as smtp_tls_CAfile; the file exists there.
+	case $t in debian12) ca=/etc/ssl/certs ;; rhel9|centos7|fedora42) ca=/etc/pki/tls/certs/ca-bundle.crt ;; *) ca=/etc/ssl/certs/ca-certificates.crt ;; esac
+	case $t in debian12) want="secure||$ca" ;; rhel9) want="secure|$ca|/etc/pki/tls/certs" ;; *) want="secure|$ca|" ;; esac
+	check "$t: the relay must verify: smtp_tls_security_level = secure, CAs $ca" \
+		test "$(pf "$root" smtp_tls_security_level)|$(pf "$root" smtp_tls_CAfile)|$(pf "$root" smtp_tls_CApath)" = "$want"
+	check "$t: ... and those CAs exist in the tree" test -e "$root$ca"
+	check "$t: the output says the relay was not checked (--mechanisms=LIST)" grep -q 'its certificate was not checked' "$SCRATCH/out"
 	check "$t: SASL client keys" test "$(pf "$root" smtp_sasl_auth_enable)/$(pf "$root" smtp_sasl_security_options)/$(pf "$root" smtp_sasl_tls_security_options)/$(pf "$root" smtp_sasl_mechanism_filter)" = "yes/noanonymous/noanonymous/plain, login"
 	type=$(postconf -d -h default_database_type)
 	check "$t: password map in the table type Postfix uses" test "$(pf "$root" smtp_sasl_password_maps)" = "$type:/etc/postfix/ispinfo"
@@ -70,7 +77,7 @@ done
 # --relay-password-stdin, IPv6 relay, port 465 (wrapper mode), an existing map keeps its other lines.
 root=$(new_root debian12)
 printf 'stdin-secret\n' | "$OP25B" apply -q --mode=submission --root="$root" --relayhost='[2001:db8::25]:465' \
-	--relay-user=u --relay-password-stdin --mechanisms=plain
+	--relay-user=u --relay-password-stdin --mechanisms=plain --relay-tls=encrypt
 check "IPv6 relay written as [2001:db8::25]:465" test "$(pf "$root" relayhost)" = "[2001:db8::25]:465"
 check "port 465: smtp_tls_wrappermode = yes" test "$(pf "$root" smtp_tls_wrappermode)" = yes
 check "stdin password in the map" test "$(postmap -c "$root/etc/postfix" -q '[2001:db8::25]:465' "hash:$root/etc/postfix/ispinfo")" = "u:stdin-secret"
@@ -132,9 +139,49 @@ check "bad input: NUL in the password refused" test $? = 2
 head -c 2000 /dev/zero | tr '\0' x | "$OP25B" apply --mode=submission --root="$root" --relayhost=smtp.isp --relay-user=u --relay-password-stdin --mechanisms=PLAIN >/dev/null 2>&1
 check "bad input: over-long password refused" test $? = 2
 
+# secure with an address for a relay: Postfix never matches a certificate to an address.
+root=$(new_root debian12); pwfile "$root" pw; cp -a "$root" "$SCRATCH/o6"
+submission "$root" --relayhost=192.0.2.25
+check "secure with --relayhost=ADDRESS: exit 2, asks for the name or fingerprint, nothing written" \
+	sh -c "[ $? = 2 ] && grep -q 'secure needs the relay.s name.*--relay-tls=fingerprint' '$SCRATCH/out'" && same_tree "$SCRATCH/o6" "$root"
+
+# --relay-tls: encrypt only when asked, with the warning; bad values and misplaced use refused.
+root=$(new_root debian12); pwfile "$root" pw
+submission "$root" --relay-tls=encrypt
+check "--relay-tls=encrypt: exit 0, smtp_tls_security_level = encrypt" test "$?/$(pf "$root" smtp_tls_security_level)" = 0/encrypt
+check "--relay-tls=encrypt: warns that the password can be intercepted" grep -q "^op25b: warning: --relay-tls=encrypt: .*anyone in the middle can read the ISP password" "$SCRATCH/out"
+check "status shows the relay TLS level: encrypt, not authenticated" sh -c "'$OP25B' status --root='$root' | grep -q '^  relay TLS: encrypt: NOT authenticated'"
+submission "$root"
+check "status shows the relay TLS level: secure" sh -c "'$OP25B' status --root='$root' | grep -q '^  relay TLS: secure: its certificate must verify'"
+check "status --json: relay_tls = secure" sh -c "'$OP25B' status --json --root='$root' | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)[\"modes\"][\"submission\"][\"relay_tls\"] == \"secure\" else 1)'"
+check "then the default again: secure, no warning" sh -c "test \"\$(postconf -c '$root/etc/postfix' -h smtp_tls_security_level)\" = secure && ! grep -q 'anyone in the middle' '$SCRATCH/out'" || cat "$SCRATCH/out"
+root=$(new_root debian12); pwfile "$root" pw; mkdir -p "$root/etc/op25b"
+printf 'relay_tls = encrypt\n' >"$root/etc/op25b/op25b.conf"; chmod 600 "$root/etc/op25b/op25b.conf"
+submission "$root" --config="$root/etc/op25b/op25b.conf"
+check "op25b.conf relay_tls = encrypt: applied, with the warning" sh -c "test \"\$(postconf -c '$root/etc/postfix' -h smtp_tls_security_level)\" = encrypt && grep -q 'anyone in the middle' '$SCRATCH/out'"
+root=$(new_root debian12); pwfile "$root" pw; cp -a "$root" "$SCRATCH/o3"
+printf '# relay\nrelay_tls = none\n' >"$SCRATCH/bad.conf"; chmod 600 "$SCRATCH/bad.conf"
+submission "$root" --config="$SCRATCH/bad.conf"
+check "op25b.conf relay_tls = none: exit 2, FILE:LINE named" sh -c "[ $? = 2 ] && grep -q '^op25b: $SCRATCH/bad.conf:2: relay_tls = none' '$SCRATCH/out'"
+bad "--relay-tls=none" "--relay-tls=none: expected secure, fingerprint or encrypt" --relayhost=smtp.isp --relay-tls=none "${P[@]}"
+out=$("$OP25B" apply --mode=smtps --cert=/a --key=/b --relay-tls=secure 2>&1); rc=$?
+check "--relay-tls with --mode=smtps: exit 2" sh -c "[ $rc = 2 ] && printf '%s' \"\$1\" | grep -q 'relay-tls'" _ "$out"
+# secure needs CAs: none in main.cf and no bundle in the tree -> exit 2, nothing written.
+root=$(new_root centos7); pwfile "$root" pw; rm -f "$root/etc/pki/tls/certs/ca-bundle.crt"; cp -a "$root" "$SCRATCH/o4"
+submission "$root"
+check "secure without any CA bundle in the tree: exit 2, names ca-certificates and the ways out" \
+	sh -c "[ $? = 2 ] && grep -q 'no CA bundle under .*ca-certificates.*--relay-tls=fingerprint' '$SCRATCH/out'"
+check "... nothing written" same_tree "$SCRATCH/o4" "$root"
+# fingerprint has to see the key: an unreachable relay stops it even with --mechanisms=LIST.
+root=$(new_root debian12); pwfile "$root" pw; cp -a "$root" "$SCRATCH/o5"
+out=$("$OP25B" apply --mode=submission --root="$root" --relayhost=127.0.0.1:1 --relay-user=u --relay-password-file=/etc/op25b/relay.secret \
+	--mechanisms=PLAIN --relay-tls=fingerprint --timeout=3 2>&1); rc=$?
+check "fingerprint with an unreachable relay: stops (exit $rc), says it needs the key" sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q 'fingerprint needs to see its key'" _ "$out"
+check "... nothing written" same_tree "$SCRATCH/o5" "$root"
+
 # auto: the relay cannot be probed (a closed loopback port) -> say so, stop, touch nothing.
 root=$(new_root debian12); pwfile "$root" pw; cp -a "$root" "$SCRATCH/o2"
-out=$("$OP25B" apply --mode=submission --root="$root" --relayhost=127.0.0.1:1 --relay-user=u --relay-password-file=/etc/op25b/relay.secret --timeout=3 2>&1); rc=$?
+out=$("$OP25B" apply --mode=submission --root="$root" --relayhost=localhost:1 --relay-user=u --relay-password-file=/etc/op25b/relay.secret --timeout=3 2>&1); rc=$?
 check "mechanisms=auto with an unreachable relay stops (exit $rc) and says to give a list" sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q 'mechanisms=LIST'" _ "$out"
 check "mechanisms=auto failure touched nothing" same_tree "$SCRATCH/o2" "$root"
 

@@ -43,6 +43,7 @@ struct relay_settings {
 	char *password_file;   /* exactly one of password_file and password_stdin */
 	bool password_stdin;
 	char *mechanisms;      /* NULL or "auto": ask the relay */
+	char *tls;             /* --relay-tls: secure (also NULL), fingerprint or encrypt */
 	char *password_map;    /* NULL: POSTFIX_DIR/ispinfo */
 };
 

@@ -19,7 +19,8 @@ enum opt_kind {
 	K_WORD,       /* one word: no blanks, control characters or '#' */
 	K_LIST,       /* free text without control characters */
 	K_RELAYHOST,  /* HOST[:PORT] */
-	K_RELAY_USER, /* a SASL login for the relay: one word without ':', at most 255 bytes */
+	K_RELAY_USER, /* a SASL login for the relay: one word without ':', at most 255 bytes, UTF-8 */
+	K_RELAY_TLS,  /* secure | fingerprint | encrypt */
 	K_HOST,       /* verify --host: a name or an address */
 	K_ADDRESS,    /* a plain mail address, user@domain */
 	K_USER,       /* verify --user: a login */

@@ -48,7 +48,8 @@ static const struct {
 	{ V_APPLY, "  op25b apply --mode=smtps (--domain=NAME | --cert=FILE --key=FILE) [OPTIONS]\n"
 		   "  op25b apply --mode=submission --relayhost=HOST[:PORT] --relay-user=NAME\n"
 		   "              (--relay-password-file=FILE | --relay-password-stdin)\n"
-		   "              [--mechanisms=auto|LIST] [--password-map=PATH] [--cert/--key | --domain] [OPTIONS]\n" },
+		   "              [--relay-tls=secure|fingerprint|encrypt] [--mechanisms=auto|LIST]\n"
+		   "              [--password-map=PATH] [--cert/--key | --domain] [OPTIONS]\n" },
 	{ V_REVERT, "  op25b revert [--mode=MODE] [OPTIONS]   undo what op25b applied (all modes by default)\n" },
 	{ V_STATUS, "  op25b status [--json] [OPTIONS]        what is applied, and whether files still match\n" },
 	{ V_PROBE, "  op25b probe HOST[:PORT] [--json]       banner, EHLO, STARTTLS, AUTH before/after TLS\n" },
@@ -324,9 +325,9 @@ static int validate(struct request *r, const bool given[N_OPTS])
 
 	const struct relay_settings *rs = &r->relay;
 	bool relay_given = rs->host || rs->user || rs->password_file || rs->password_stdin || rs->mechanisms ||
-			   rs->password_map;
+			   rs->password_map || rs->tls;
 	if (relay_given && !(apply && r->modes == MODE_SUBMISSION))
-		return log_err(-EINVAL, "--relayhost, --relay-user, --relay-password-*, --mechanisms and "
+		return log_err(-EINVAL, "--relayhost, --relay-user, --relay-password-*, --relay-tls, --mechanisms and "
 					"--password-map are options of apply --mode=submission");
 	if (apply && r->modes == MODE_SUBMISSION && (e = check_relay(r)) < 0)
 		return e;

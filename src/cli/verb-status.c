@@ -4,6 +4,7 @@
 #include "journal.h"
 #include "report.h"
 #include "rootfs.h"
+#include "verify.h"
 #include "util.h"
 #include "verbs.h"
 
@@ -48,6 +49,18 @@ static json_t *files_json(const char *root, const struct tx *t)
 	return a;
 }
 
+/* How the ISP relay is authenticated before it gets the password (--relay-tls). */
+static const char *relay_tls_words(const char *level)
+{
+	if (streq(level, "secure") || streq(level, "verify"))
+		return "its certificate must verify (CA and name)";
+	if (streq(level, "fingerprint"))
+		return "its public key is pinned";
+	if (streq(level, "encrypt"))
+		return "NOT authenticated: anyone in the middle can read the password";
+	return "NOT authenticated, TLS not even required";
+}
+
 static int status(const struct request *o, struct report *rep)
 {
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
@@ -66,14 +79,20 @@ static int status(const struct request *o, struct report *rep)
 		const struct tx *t = newest(&j, m);
 		if (t)
 			applied |= m;
+		_cleanup_free_ char *level = t && m == MODE_SUBMISSION ?
+			main_cf_value(o->target.root, o->target.postfix_dir, "smtp_tls_security_level") : NULL;
+		if (t && m == MODE_SUBMISSION && !level && !(level = strdup("none")))
+			rep->enomem = true;
 		if (o->json) {
 			json_t *x = json_object();
 			if (!modes || js_set(modes, mode_name(m), x) < 0 || js_set_bool(x, "applied", t) < 0 ||
-			    js_set(x, "files", files_json(o->target.root, t)) < 0)
+			    js_set(x, "files", files_json(o->target.root, t)) < 0 || (level && js_set_str(x, "relay_tls", level) < 0))
 				rep->enomem = true;
 			continue;
 		}
 		printf("%s: %s\n", mode_name(m), t ? "applied" : "not applied");
+		if (level)
+			printf("  relay TLS: %s: %s\n", level, relay_tls_words(level));
 		for (size_t i = 0; t && i < t->n; i++)
 			printf("  %s: %s\n", t->files[i].path, state_text[state_of(o->target.root, &t->files[i])]);
 	}

@@ -18,6 +18,7 @@
 
 struct probe {
 	struct tlsconn c;
+	const char *ca_file, *ca_path;  /* NULL, NULL: the system store */
 	char msg[512];          /* the failure, as the probe saw it (the connection's own are in c.err) */
 };
 
@@ -40,10 +41,19 @@ static void probe_done(struct probe *p)
 static int start_tls(struct probe *p, const char *host, struct probe_result *out)
 {
 	_cleanup_(tlsconn_info_free) struct tlsconn_info info = { 0 };
+	char fp[96];
+	p->c.ca_file = p->ca_file;
+	p->c.ca_path = p->ca_path;
 	int r = tlsconn_start_tls(&p->c, host);
 	if (r < 0)
 		return r;
 	out->tls = true;
+	out->verify_errs = p->c.verify_errs;
+	if (p->c.verify_other[0] && !(out->verify_other = strdup(p->c.verify_other)))
+		return -ENOMEM;
+	if (tlsconn_peer_pubkey_sha256(&p->c, fp) == 0 && !(out->pubkey_sha256 = strdup(fp)))
+		return -ENOMEM;
+	out->cert_names = tlsconn_peer_names(&p->c);
 	r = tlsconn_info(&p->c, &info);
 	log_debug("TLS established: %s %s", info.version ? info.version : "?",
 		  info.cipher ? info.cipher : "?");
@@ -52,7 +62,7 @@ static int start_tls(struct probe *p, const char *host, struct probe_result *out
 	out->cert_subject = TAKE_PTR(info.subject);
 	out->cert_issuer = TAKE_PTR(info.issuer);
 	out->cert_not_after = TAKE_PTR(info.not_after);
-	out->verify_ok = info.verified;
+	out->verify_ok = info.verified && out->verify_errs == 0;
 	out->verify_error = TAKE_PTR(info.verify_error);
 	return r;
 }
@@ -255,7 +265,13 @@ static int probe_fail(struct probe *p, struct probe_result *out, const char *pee
 
 int probe_run(const char *host, unsigned port, unsigned timeout_sec, struct probe_result *out)
 {
-	_cleanup_(probe_done) struct probe p = { .c = TLSCONN_INIT };
+	return probe_run_ca(host, port, timeout_sec, NULL, NULL, out);
+}
+
+int probe_run_ca(const char *host, unsigned port, unsigned timeout_sec, const char *ca_file, const char *ca_path,
+		 struct probe_result *out)
+{
+	_cleanup_(probe_done) struct probe p = { .c = TLSCONN_INIT, .ca_file = ca_file, .ca_path = ca_path };
 	struct sigaction ignore = { .sa_handler = SIG_IGN }, old;
 	char peer[HOSTPORT_FORMAT_MAX];
 
@@ -279,7 +295,7 @@ void probe_result_free(struct probe_result *r)
 {
 	char **strs[] = { &r->host, &r->address, &r->banner, &r->starttls_refused, &r->tls_version,
 			  &r->tls_cipher, &r->cert_subject, &r->cert_issuer, &r->cert_not_after,
-			  &r->verify_error, &r->error };
+			  &r->verify_error, &r->verify_other, &r->cert_names, &r->pubkey_sha256, &r->error };
 	for (size_t i = 0; i < ELEMENTSOF(strs); i++)
 		free(*strs[i]);
 	smtp_ehlo_free(&r->before);
@@ -321,7 +337,8 @@ static json_t *tls_json(const struct probe_result *r)
 	if (x && (js_set_str(x, "version", r->tls_version) < 0 || js_set_str(x, "cipher", r->tls_cipher) < 0 ||
 		  js_set_str(x, "subject", r->cert_subject) < 0 || js_set_str(x, "issuer", r->cert_issuer) < 0 ||
 		  js_set_str(x, "not_after", r->cert_not_after) < 0 || js_set_bool(x, "verified", r->verify_ok) < 0 ||
-		  js_set_str(x, "verify", r->verify_ok ? "ok" : r->verify_error) < 0)) {
+		  js_set_str(x, "verify", r->verify_ok ? "ok" : r->verify_error) < 0 ||
+		  js_set_str(x, "pubkey_sha256", r->pubkey_sha256) < 0)) {
 		json_decref(x);
 		return NULL;
 	}
@@ -405,6 +422,8 @@ static void print_text(const struct probe_result *r, FILE *f)
 		fprintf(f, "  %-13s %s\n", "not after:", r->cert_not_after ? r->cert_not_after : "(none)");
 		fprintf(f, "  %-13s %s%s\n", "verify:", r->verify_ok ? "ok" : "FAILED: ",
 			r->verify_ok ? "" : r->verify_error);
+		/* What --relay-tls=fingerprint would pin, to compare with the ISP's published one. */
+		fprintf(f, "  %-13s sha256 %s\n", "public key:", r->pubkey_sha256 ? r->pubkey_sha256 : "(none)");
 	}
 	if (r->have_after)
 		text_ehlo(f, "After TLS:", &r->after);

@@ -30,6 +30,10 @@ struct probe_result {
 	char *cert_not_after;       /* ISO 8601 UTC, "2031-01-01T00:00:00Z" */
 	bool verify_ok;             /* chain to the system CA store and host name both verified */
 	char *verify_error;         /* X509_verify_cert_error_string() when !verify_ok */
+	unsigned verify_errs;       /* TLSCONN_BAD_*: every problem found, for the relay check */
+	char *verify_other;         /* the TLSCONN_BAD_OTHER reason */
+	char *cert_names;           /* the names the certificate is for (subjectAltNames, else CN) */
+	char *pubkey_sha256;        /* of its public key, "AB:CD:..." (what fingerprint pins) */
 	bool have_after;            /* an EHLO inside TLS was done */
 	struct smtp_ehlo after;
 
@@ -43,6 +47,10 @@ struct probe_result {
  * out->error set). Returns 0 when the probe completed, or a negative errno after printing a
  * message that names the server and what was expected. */
 int probe_run(const char *host, unsigned port, unsigned timeout_sec, struct probe_result *out);
+/* The same, the certificate checked against CA_FILE and/or CA_PATH (host paths) instead of the
+ * system store: the CAs Postfix will trust. */
+int probe_run_ca(const char *host, unsigned port, unsigned timeout_sec, const char *ca_file, const char *ca_path,
+		 struct probe_result *out);
 void probe_result_free(struct probe_result *r);
 
 /* The report for people. */

@@ -209,6 +209,50 @@ static bool check_host(SSL *ssl, const char *host, bool is_ip)
 	return is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1 : X509_VERIFY_PARAM_set1_host(param, host, 0) == 1;
 }
 
+/* Every problem of the chain is recorded (the callback lets verification go on), so a self-signed
+ * certificate for another name shows as both an unknown issuer and a name mismatch. */
+static int record_verify_error(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tlsconn *c = ssl ? SSL_get_app_data(ssl) : NULL;
+	if (ok || !c)
+		return 1;
+	int e = X509_STORE_CTX_get_error(x);
+	if (!c->verify_first[0])
+		snprintf(c->verify_first, sizeof(c->verify_first), "%s", X509_verify_cert_error_string(e));
+	switch (e) {
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		c->verify_errs |= TLSCONN_BAD_NAME;
+		break;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		c->verify_errs |= TLSCONN_BAD_DATE;
+		break;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		c->verify_errs |= TLSCONN_BAD_ISSUER;
+		break;
+	default:
+		if (!(c->verify_errs & TLSCONN_BAD_OTHER))
+			snprintf(c->verify_other, sizeof(c->verify_other), "%s", X509_verify_cert_error_string(e));
+		c->verify_errs |= TLSCONN_BAD_OTHER;
+	}
+	return 1;
+}
+
+/* The CAs to trust: the given file or directory, or the system store. */
+static bool load_cas(struct tlsconn *c, SSL_CTX *ctx)
+{
+	if (!c->ca_file && !c->ca_path)
+		return SSL_CTX_set_default_verify_paths(ctx) == 1;
+	return SSL_CTX_load_verify_locations(ctx, c->ca_file, c->ca_path) == 1;
+}
+
 int tlsconn_start_tls(struct tlsconn *c, const char *host)
 {
 	unsigned char addr[16];
@@ -218,12 +262,18 @@ int tlsconn_start_tls(struct tlsconn *c, const char *host)
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!(c->ctx = ctx))
 		return setup_failed(c);
-	if (check && SSL_CTX_set_default_verify_paths(ctx) != 1)
-		log_warn("cannot load the system CA store: certificates will not verify");
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (check && !load_cas(c, ctx)) {
+		ERR_clear_error();
+		log_warn("cannot load the CAs of %s: certificates will not verify",
+			 c->ca_file ? c->ca_file : c->ca_path ? c->ca_path : "the system store");
+	}
+	/* Checked, not enforced: the caller decides what an unverified certificate means. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, check ? record_verify_error : NULL);
 	SSL *ssl = SSL_new(ctx);
+	c->verify_errs = 0;
+	c->verify_other[0] = c->verify_first[0] = '\0';
 	if (!(c->ssl = ssl) || SSL_set_fd(ssl, c->fd) != 1 || (!is_ip && SSL_set_tlsext_host_name(ssl, host) != 1) ||
-	    (check && !check_host(ssl, host, is_ip)))
+	    (check && (!check_host(ssl, host, is_ip) || SSL_set_app_data(ssl, c) != 1)))
 		return setup_failed(c);
 	for (;;) {
 		ERR_clear_error();
@@ -281,7 +331,8 @@ int tlsconn_info(const struct tlsconn *c, struct tlsconn_info *info)
 	}
 	info->verified = have_cert && v == X509_V_OK;
 	if (!info->verified)
-		info->verify_error = strdup(have_cert ? X509_verify_cert_error_string(v) : "no certificate presented");
+		info->verify_error = strdup(!have_cert ? "no certificate presented" : c->verify_first[0] ? c->verify_first :
+					    X509_verify_cert_error_string(v));
 	if (!info->version || !info->cipher || (have_cert && (!info->subject || !info->issuer || !info->not_after)) ||
 	    (!info->verified && !info->verify_error))
 		return -ENOMEM;
@@ -311,6 +362,62 @@ static int x509_sha256(X509 *x, char out[65], char **subject)
 		return 0;
 	*subject = x509_name_string(X509_get_subject_name(x));
 	return *subject ? 0 : -ENOMEM;
+}
+
+int tlsconn_peer_pubkey_sha256(const struct tlsconn *c, char out[96])
+{
+	X509 *x = c->ssl ? SSL_get1_peer_certificate((SSL *)c->ssl) : NULL;
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	if (!x)
+		return -ENOENT;
+	int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+	X509_free(x);
+	bool ok = len > 0 && EVP_Digest(der, (size_t)len, md, &n, EVP_sha256(), NULL) == 1 && n == 32;
+	OPENSSL_free(der);
+	if (!ok)
+		return -EIO;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 3 * i, 4, "%02X%s", md[i], i + 1 < n ? ":" : "");
+	return 0;
+}
+
+char *tlsconn_peer_names(const struct tlsconn *c)
+{
+	X509 *x = c->ssl ? SSL_get1_peer_certificate((SSL *)c->ssl) : NULL;
+	if (!x)
+		return NULL;
+	BIO *bio = BIO_new(BIO_s_mem());
+	GENERAL_NAMES *sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	char *data, *s = NULL;
+	int k = 0;
+	for (int i = 0; bio && sans && i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+		char ip[INET6_ADDRSTRLEN];
+		if (g->type == GEN_DNS) {
+			BIO_printf(bio, "%s", k++ ? ", " : "");
+			/* Printed escaped: the name came from the network. */
+			ASN1_STRING_print_ex(bio, g->d.dNSName, ASN1_STRFLGS_RFC2253);
+		} else if (g->type == GEN_IPADD && (g->d.iPAddress->length == 4 || g->d.iPAddress->length == 16) &&
+			   inet_ntop(g->d.iPAddress->length == 4 ? AF_INET : AF_INET6, g->d.iPAddress->data, ip,
+				     sizeof(ip))) {
+			BIO_printf(bio, "%s%s", k++ ? ", " : "", ip);
+		}
+	}
+	GENERAL_NAMES_free(sans);
+	if (bio && k == 0) {
+		char *subject = x509_name_string(X509_get_subject_name(x));
+		if (subject)
+			BIO_printf(bio, "%s", subject);
+		free(subject);
+	}
+	if (bio) {
+		long n = BIO_get_mem_data(bio, &data);
+		s = strndup(n > 0 ? data : "", n > 0 ? (size_t)n : 0);
+		BIO_free(bio);
+	}
+	X509_free(x);
+	return s;
 }
 
 int tlsconn_peer_cert(const struct tlsconn *c, char sha256[65], char **subject)

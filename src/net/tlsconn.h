@@ -19,6 +19,12 @@ struct tlsconn {
 	const char *expect;         /* what is awaited, for messages */
 	char err[384];              /* why the last call failed */
 	bool err_is_errno;          /* err only restates the errno, in the context of expect */
+	/* TLSCONN_CHECK_PEER: the CAs that vouch for the server (host paths; both NULL: the system
+	 * store). Set after connecting, before tlsconn_start_tls(). */
+	const char *ca_file, *ca_path;
+	unsigned verify_errs;       /* TLSCONN_BAD_* seen while the chain was checked */
+	char verify_other[96];      /* the first TLSCONN_BAD_OTHER reason */
+	char verify_first[96];      /* the first problem found (OpenSSL keeps the last one) */
 	size_t len;
 	char buf[2 * SMTP_LINE_MAX];
 };
@@ -33,6 +39,14 @@ enum {
 	/* Check the server certificate against the system CA store and the host name, without
 	 * enforcing it (see tlsconn_info()); set-up failures give OpenSSL's reason. */
 	TLSCONN_CHECK_PEER = 1 << 1,
+};
+
+/* What was wrong with the server certificate: every problem, not only the first. */
+enum {
+	TLSCONN_BAD_NAME = 1 << 0,    /* not for the host name (or address) connected to */
+	TLSCONN_BAD_ISSUER = 1 << 1,  /* no chain to a trusted CA (self-signed, unknown issuer) */
+	TLSCONN_BAD_DATE = 1 << 2,    /* expired, or not valid yet */
+	TLSCONN_BAD_OTHER = 1 << 3,   /* anything else (verify_other says what) */
 };
 
 /* Connect to HOST (a name or an address) on PORT; the whole conversation must end within
@@ -56,6 +70,12 @@ struct tlsconn_info {
 /* Filled also partly on failure (-ENOMEM). Verification needs TLSCONN_CHECK_PEER. */
 int tlsconn_info(const struct tlsconn *c, struct tlsconn_info *info);
 void tlsconn_info_free(struct tlsconn_info *info);
+/* SHA-256 of the server's public key (its DER SubjectPublicKeyInfo, what Postfix's
+ * smtp_tls_fingerprint_cert_match compares) as uppercase hex pairs joined by colons. */
+int tlsconn_peer_pubkey_sha256(const struct tlsconn *c, char out[96]);
+/* The names the server certificate is for: its DNS and IP subjectAltNames, else its CN, joined by
+ * ", " (malloc'd; NULL without a certificate or memory). */
+char *tlsconn_peer_names(const struct tlsconn *c);
 /* SHA-256 of the server certificate (DER, lowercase hex) and its subject (RFC 2253, malloc'd). */
 int tlsconn_peer_cert(const struct tlsconn *c, char sha256[65], char **subject);
 

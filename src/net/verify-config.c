@@ -38,10 +38,11 @@ static int read_main_cf(int dfd, const char *dir, unsigned timeout, struct verif
 {
 	char *argv[] = { "postconf", "-c", PROC_DIR, "-h", "smtpd_tls_cert_file", "relayhost",
 			 "smtp_sasl_mechanism_filter", "smtp_tls_security_level", "maillog_file",
-			 "smtpd_tls_chain_files", "smtpd_tls_key_file", NULL };
+			 "smtpd_tls_chain_files", "smtpd_tls_key_file", "smtp_tls_CAfile", "smtp_tls_CApath",
+			 "smtp_tls_fingerprint_cert_match", NULL };
 	_cleanup_free_ char *chain = NULL;
 	char **slots[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog, &chain,
-			   &vc->smtpd_key };
+			   &vc->smtpd_key, &vc->relay_ca_file, &vc->relay_ca_path, &vc->tls_pin };
 	_cleanup_free_ char *out = NULL;
 	int r = spawn_run_timeout(argv, dfd, timeout, &out);
 	if (r != 0)
@@ -221,10 +222,37 @@ int verify_read_config(const struct target *o, struct verify_config *vc)
 	return 0;
 }
 
+char *main_cf_value(const char *root, const char *postfix_dir, const char *key)
+{
+	_cleanup_free_ char *path = strdup_printf("%s/main.cf", postfix_dir), *text = NULL;
+	size_t len = 0, klen = strlen(key);
+	char *value = NULL;
+	if (!path || root_read_file(root, path, false, &text, &len, NULL) < 0)
+		return NULL;
+	for (char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl = '\0';
+		if (strncmp(l, key, klen) != 0)
+			continue;
+		const char *v = l + klen + strspn(l + klen, " \t");
+		if (*v != '=')
+			continue;
+		v += 1 + strspn(v + 1, " \t");
+		size_t n = strlen(v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r'))
+			n--;
+		free(value);
+		value = strndup(v, n); /* the last one wins, as in Postfix */
+	}
+	return value;
+}
+
 void verify_config_free(struct verify_config *vc)
 {
 	char **strs[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog,
-			  &vc->dovecot_cert, &vc->smtpd_key, &vc->dovecot_key };
+			  &vc->dovecot_cert, &vc->smtpd_key, &vc->dovecot_key, &vc->relay_ca_file, &vc->relay_ca_path,
+			  &vc->tls_pin };
 	for (size_t i = 0; i < ELEMENTSOF(strs); i++)
 		free(*strs[i]);
 	*vc = (struct verify_config){ 0 };

@@ -89,8 +89,8 @@ static char *message(const char *from, const char *to)
 
 /* Submit on PORT (587: STARTTLS first; 465: implicit TLS). 0 with *qid (may stay NULL), or a failure
  * text in *why. */
-static int submit(const struct target *t, const struct verify_settings *o, const char *host, unsigned port, const struct secret *pw, char **qid,
-		  char **why)
+static int submit(const struct target *t, const struct verify_settings *o, const char *host, unsigned port,
+		  const struct verify_config *vc, const struct secret *pw, char **qid, char **why)
 {
 	_cleanup_(tlsconn_close) struct tlsconn c = TLSCONN_INIT;
 	_cleanup_(smtp_reply_freep) struct smtp_reply g = { 0 }, e1 = { 0 }, st = { 0 }, e2 = { 0 }, a = { 0 },
@@ -116,6 +116,16 @@ static int submit(const struct target *t, const struct verify_settings *o, const
 		if (c.len > 0 || tlsconn_start_tls(&c, host) < 0)
 			STEP_FAIL("%u STARTTLS: %s", port, c.len > 0 ? "bytes after the 220 (response injection?)" : c.err);
 	}
+	/* The password goes only to the server that presents the configured certificate, checked on
+	 * this very connection (another one may have reached another server). */
+	char served[65];
+	_cleanup_free_ char *subject = NULL, *words = NULL;
+	bool same = false;
+	if (tlsconn_peer_cert(&c, served, &subject) < 0)
+		STEP_FAIL("%u: not sending the password: the server presented no certificate", port);
+	words = verify_cert_words(t->root, vc->smtpd_cert, served, subject, &same);
+	if (!same)
+		STEP_FAIL("%u: not sending the password: %s", port, words ? words : "its certificate cannot be checked");
 	if (tlsconn_command(&c, "EHLO op25b-verify.invalid", NULL, &e2) < 0 || e2.code != 250)
 		STEP_FAIL("%u: EHLO %s", port, c.err[0] ? c.err : e2.lines[0]);
 
@@ -199,7 +209,8 @@ void verify_send_test(const struct target *t, const struct verify_settings *o, c
 		checks_add(out, CHECK_FAIL, "send-test", "send-test: master.cf has neither 587 nor 465 enabled");
 		return;
 	}
-	r = o->password_file ? secret_from_file(t->root, o->password_file, &pw) : secret_from_stdin(&pw);
+	r = o->password_file ? secret_from_file(t->root, o->password_file, &pw)
+			     : secret_from_stdin("--password-stdin", "Password of the mail user (not shown): ", &pw);
 	if (r < 0) {
 		checks_add(out, CHECK_FAIL, "send-test", "send-test: no usable password (see above)");
 		return;
@@ -208,7 +219,7 @@ void verify_send_test(const struct target *t, const struct verify_settings *o, c
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t submitted_usec = ((uint64_t)ts.tv_sec - 1) * 1000000u;
-	if (submit(t, o, host, port, &pw, &qid, &why) < 0) {
+	if (submit(t, o, host, port, vc, &pw, &qid, &why) < 0) {
 		checks_add(out, CHECK_FAIL, "send-test", "send-test to %s: %s", o->send_test, why ? why : "out of memory");
 		return;
 	}

@@ -3,6 +3,7 @@
 #include "verify.h"
 
 #include <stdarg.h>
+#include <ctype.h>
 #include <strings.h>
 
 #include "hostport.h"
@@ -291,6 +292,32 @@ static bool mech_allowed(const char *filter, const struct smtp_ehlo *e)
 	return false;
 }
 
+/* The public key fingerprint KEY ("AB:CD:...") is among the pins (smtp_tls_fingerprint_cert_match:
+ * blank- or comma-separated, colons optional since Postfix 3.6, any case). */
+static bool pin_matches(const char *pins, const char *key)
+{
+	char want[96], got[96];
+	size_t n = 0;
+	if (!pins || !key)
+		return false;
+	for (const char *k = key; *k && n + 1 < sizeof(want); k++)
+		if (*k != ':')
+			want[n++] = (char)toupper((unsigned char)*k);
+	want[n] = '\0';
+	for (const char *p = pins; *p;) {
+		p += strspn(p, " \t,");
+		size_t len = strcspn(p, " \t,"), m = 0;
+		for (size_t i = 0; i < len && m + 1 < sizeof(got); i++)
+			if (p[i] != ':')
+				got[m++] = (char)toupper((unsigned char)p[i]);
+		got[m] = '\0';
+		if (len > 0 && streq(got, want))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
 static void check_relay(const struct target *o, const struct verify_config *vc, struct checks *out)
 {
 	struct hostport hp;
@@ -303,8 +330,11 @@ static void check_relay(const struct target *o, const struct verify_config *vc, 
 		checks_add(out, CHECK_FAIL, "relay", "relayhost = %s: %s", vc->relayhost, why ? why : "not HOST[:PORT]");
 		return;
 	}
+	/* Checked with the CAs Postfix uses for the relay (smtp_tls_CAfile / smtp_tls_CApath). */
 	_cleanup_(probe_result_free) struct probe_result res = { 0 };
-	if (probe_run(hp.host, hp.port, o->timeout_sec, &res) < 0) {
+	_cleanup_free_ char *hf = vc->relay_ca_file ? path_under_root(o->root, vc->relay_ca_file) : NULL;
+	_cleanup_free_ char *hd = vc->relay_ca_path ? path_under_root(o->root, vc->relay_ca_path) : NULL;
+	if (probe_run_ca(hp.host, hp.port, o->timeout_sec, hf, hd, &res) < 0) {
 		checks_add(out, CHECK_FAIL, "relay", "relay %s: %s", vc->relayhost, res.error ? res.error : "probe failed");
 		return;
 	}
@@ -312,8 +342,8 @@ static void check_relay(const struct target *o, const struct verify_config *vc, 
 	if (!res.tls)
 		checks_add(out, CHECK_FAIL, "relay", "relay %s answers but offers no TLS: with smtp_tls_security_level = %s "
 			   "Postfix %s", vc->relayhost, vc->tls_level ? vc->tls_level : "(none)",
-			   streq(vc->tls_level, "encrypt") ? "will not send mail there"
-							   : "would send the password in clear");
+			   vc->tls_level && strcmp(vc->tls_level, "may") != 0 && strcmp(vc->tls_level, "none") != 0
+				   ? "will not send mail there" : "would send the password in clear");
 	else if (!mech_allowed(vc->mech_filter, &res.after))
 		checks_add(out, CHECK_FAIL, "relay",
 			   "relay %s offers AUTH %s after TLS, none of smtp_sasl_mechanism_filter = %s",
@@ -322,10 +352,25 @@ static void check_relay(const struct target *o, const struct verify_config *vc, 
 		checks_add(out, CHECK_OK, "relay", "relay %s answers, TLS %s, AUTH %s after TLS (main.cf allows %s)",
 			   vc->relayhost, res.tls_version ? res.tls_version : "", mechs ? mechs : "",
 			   strempty(vc->mech_filter) ? "any" : vc->mech_filter);
-	if (res.tls && !streq(vc->tls_level, "encrypt") && !streq(vc->tls_level, "secure") &&
-	    !streq(vc->tls_level, "verify") && !streq(vc->tls_level, "dane-only") && !streq(vc->tls_level, "fingerprint"))
+	const char *level = vc->tls_level ? vc->tls_level : "(none)";
+	if (!res.tls)
+		return;
+	if (streq(level, "secure") || streq(level, "verify"))
+		checks_add(out, res.verify_ok ? CHECK_OK : CHECK_FAIL, "relay-tls", "relay %s: certificate %s (%s)%s",
+			   vc->relayhost, res.verify_ok ? "verified" : "does NOT verify", res.verify_ok ? res.cert_subject :
+			   res.verify_error ? res.verify_error : "?", res.verify_ok ? "" :
+			   ": Postfix (smtp_tls_security_level = secure) defers the mail and sends no password");
+	else if (streq(level, "fingerprint"))
+		checks_add(out, pin_matches(vc->tls_pin, res.pubkey_sha256) ? CHECK_OK : CHECK_FAIL, "relay-tls",
+			   "relay %s: public key sha256 %s %s", vc->relayhost, res.pubkey_sha256 ? res.pubkey_sha256 : "?",
+			   pin_matches(vc->tls_pin, res.pubkey_sha256) ? "is the pinned one" :
+			   "is NOT the pinned one: Postfix defers the mail (the ISP changed its key, or someone is in the middle)");
+	else if (streq(level, "encrypt") || streq(level, "dane") || streq(level, "dane-only"))
+		checks_add(out, CHECK_OK, "relay-tls", "relay %s: smtp_tls_security_level = %s%s", vc->relayhost, level,
+			   streq(level, "encrypt") ? " (the relay is not authenticated: --relay-tls=secure or fingerprint would)" : "");
+	else
 		checks_add(out, CHECK_FAIL, "relay-tls", "smtp_tls_security_level = %s: Postfix may send the ISP password "
-			   "without TLS (op25b writes encrypt)", vc->tls_level ? vc->tls_level : "(none)");
+			   "without TLS (op25b writes secure)", level);
 }
 
 void verify_submission(const struct target *o, const char *host, const struct verify_config *vc, struct checks *out)

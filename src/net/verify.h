@@ -34,6 +34,8 @@ struct verify_config {
 	bool interrupted;        /* a pending transaction */
 	char *smtpd_cert;        /* smtpd_tls_cert_file, or the last of smtpd_tls_chain_files */
 	char *relayhost, *mech_filter, *tls_level; /* relayhost, smtp_sasl_mechanism_filter, smtp_tls_security_level */
+	char *relay_ca_file, *relay_ca_path;       /* smtp_tls_CAfile, smtp_tls_CApath */
+	char *tls_pin;                             /* smtp_tls_fingerprint_cert_match */
 	char *maillog;           /* maillog_file, or /var/log/mail.log */
 	bool svc_465, svc_587;   /* master.cf serves smtps/submissions, submission */
 	bool dovecot;            /* doveconf answered */
@@ -49,6 +51,10 @@ int verify_read_journal(const struct target *o, struct verify_config *vc);
 /* What the configuration says now (postconf, doveconf); 0 or a negative errno, reported. */
 int verify_read_config(const struct target *o, struct verify_config *vc);
 void verify_config_free(struct verify_config *vc);
+/* KEY's value as written in POSTFIX_DIR/main.cf under ROOT (the last setting; no $name expansion,
+ * no continuation lines), malloc'd; NULL when unset or unreadable. Without postconf, which waits
+ * ~2 s for a main.cf written within the last seconds. */
+char *main_cf_value(const char *root, const char *postfix_dir, const char *key);
 
 /* The network checks of each mode, against HOST. */
 void verify_smtps(const struct target *o, const char *host, const struct verify_config *vc, struct checks *out);

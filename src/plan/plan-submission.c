@@ -1,14 +1,16 @@
 /* submission: outbound mail relayed through the ISP's submission server with SASL over TLS, and
  * clients submitting on this server's 587. What the hand recipe gets wrong is fixed here: TLS is
- * required before the password goes out (smtp_tls_security_level = encrypt), the map is 0600 from
- * its first byte, and the table type is the one this Postfix uses. */
+ * required before the password goes out, to a relay that proves who it is (relay-tls.c), the map
+ * is root's and 0600 from its first byte, and the table type is the one this Postfix uses. */
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "dovecot.h"
 #include "hostport.h"
 #include "plan.h"
 #include "postfix.h"
-#include "probe.h"
+#include "postmap.h"
+#include "relay-tls.h"
 #include "sasl.h"
 #include "secret.h"
 #include "rootfs.h"
@@ -49,33 +51,6 @@ static int parse_mech_list(const char *list, char **out)
 	return 0;
 }
 
-/* auto: ask the relay what it offers inside TLS (where the password will travel). */
-static int probe_mechs(const struct hostport *hp, unsigned timeout, char **out)
-{
-	_cleanup_(probe_result_free) struct probe_result res = { 0 };
-	log_info("probing %s port %u for its AUTH mechanisms (--mechanisms=LIST skips this)", hp->host, hp->port);
-	int r = probe_run(hp->host, hp->port, timeout, &res);
-	if (r < 0)
-		return log_err(-EHOSTUNREACH, "--mechanisms=auto: the relay host could not be probed; give "
-					      "--mechanisms=LIST to apply anyway");
-	if (!res.tls)
-		return log_err(-EPROTO, "%s: offers no TLS; op25b will not send the ISP password in clear",
-			       hp->host);
-	if (!res.have_after || res.after.n_mechs == 0)
-		return log_err(-EPROTO, "%s: offers no AUTH mechanism after TLS", hp->host);
-	size_t cap = 1;
-	for (size_t i = 0; i < res.after.n_mechs; i++)
-		cap += strlen(res.after.mechs[i]) + 2;
-	_cleanup_free_ char *list = calloc(1, cap);
-	if (!list)
-		return -ENOMEM;
-	for (size_t i = 0; i < res.after.n_mechs; i++)
-		snprintf(list + strlen(list), cap - strlen(list), "%s%s", i ? "," : "", res.after.mechs[i]);
-	log_info("%s offers AUTH %s after TLS%s", hp->host, list,
-		 res.auth_before_tls ? " (and before it: op25b requires TLS first)" : "");
-	return parse_mech_list(list, out);
-}
-
 /* Without the Cyrus SASL client plugins Postfix defers mail with "no mechanism available". */
 static void warn_missing_plugins(const char *root, const char *mechs)
 {
@@ -113,7 +88,7 @@ static int table_type(struct conf_set *s, const char *postfix_dir, struct conf_f
 
 /* The map line for KEY in TEXT (postmap's input: "KEY VALUE" lines, "#" comments, continuation
  * lines starting with a blank), set to "KEY USER:PASSWORD"; other lines stay as they are; a
- * duplicate of KEY goes (postmap would warn). The result is written into one buffer sized up front,
+ * duplicate of KEY, in any letter case, goes (postmap folds the case: the first would win). The result is written into one buffer sized up front,
  * so no copy of the password is left in memory that op25b does not wipe.
  * Why not Augeas, as for every other file: this is the one file whose content is a secret, and
  * Augeas cannot wipe the strings it frees. */
@@ -131,7 +106,8 @@ static int map_with_line(const char *text, size_t len, const char *key, const ch
 		size_t ll = nl ? (size_t)(nl - l) + 1 : (size_t)(text + len - l);
 		bool continuation = l[0] == ' ' || l[0] == '\t';
 		size_t tok = strcspn(l, " \t\n");
-		bool ours = !continuation && l[0] != '#' && tok == klen && tok < ll && memcmp(l, key, klen) == 0;
+		/* postmap folds keys to lower case: [SMTP.ISP.EXAMPLE]:587 is the same entry. */
+		bool ours = !continuation && l[0] != '#' && tok == klen && tok < ll && strncasecmp(l, key, klen) == 0;
 		if (continuation && skipping) {
 			l += ll;
 			continue;
@@ -163,6 +139,20 @@ static int map_with_line(const char *text, size_t len, const char *key, const ch
 	return 0;
 }
 
+/* The map PATH (stat MAP, as read) and its compiled table under ROOT are root:root 0600. */
+static bool closed(const char *root, const char *path, const struct stat *map, const char *type)
+{
+	struct stat st;
+	if (map->st_uid != 0 || map->st_gid != 0 || (map->st_mode & 07777) != 0600)
+		return false;
+	for (const char *const *sfx = postmap_suffixes(type); *sfx; sfx++) {
+		_cleanup_free_ char *db = strdup_printf("%s%s", path, *sfx);
+		if (!db || (root_stat(root, db, true, &st) == 0 && (st.st_uid != 0 || st.st_gid != 0 || (st.st_mode & 077))))
+			return false;
+	}
+	return true;
+}
+
 /* The map, raw for the journal (edits would carry the password), secret for diffs, 0600 always. */
 static int plan_map(struct conf_set *s, const char *path, const char *key, const char *user,
 		    const struct secret *pw, const char *type)
@@ -173,14 +163,18 @@ static int plan_map(struct conf_set *s, const char *path, const char *key, const
 		return r;
 	if (!(f->postmap_type = strdup(type)))
 		return -ENOMEM;
-	/* Never readable by others, whatever mode it had. */
+	/* Never readable by others, whatever mode and owner it had (root:root, as its compiled table:
+	 * see postmap_run()). */
+	struct stat as_read = f->st; /* conffile.c: the file as read */
 	f->force_mode = 0600;
+	f->st.st_uid = 0;
+	f->st.st_gid = 0;
 	char *text;
 	size_t len;
 	if ((r = map_with_line(f->old, f->old_len, key, user, pw, &text, &len)) < 0)
 		return r;
 	bool same = f->existed && len == f->old_len && memcmp(text, f->old, len) == 0;
-	if (same && (f->st.st_mode & 077) == 0) { /* f->st: the file as read (conffile.c) */
+	if (same && closed(s->root, path, &as_read, type)) {
 		explicit_bzero(text, len);
 		free(text);
 		return 0;
@@ -199,6 +193,7 @@ int plan_submission(struct conf_set *s, const struct target *t, const struct rel
 	char relay[HOSTPORT_FORMAT_MAX];
 	_cleanup_free_ char *mechs = NULL, *type = NULL, *map = NULL;
 	_cleanup_(secret_wipe) struct secret pw = { 0 };
+	_cleanup_(relay_tls_done) struct relay_tls rt = { 0 };
 	int r;
 
 	/* The request is checked (src/cli/request.c): the relay parses, the login and the password's
@@ -207,13 +202,16 @@ int plan_submission(struct conf_set *s, const struct target *t, const struct rel
 		return log_err(-EINVAL, "--relayhost=%s: %s", o->host, why ? why : "too long");
 	if (o->mechanisms && !streq(o->mechanisms, "auto") && (r = parse_mech_list(o->mechanisms, &mechs)) < 0)
 		return r;
-	r = o->password_file ? secret_from_file(t->root, o->password_file, &pw) : secret_from_stdin(&pw);
+	r = o->password_file ? secret_from_file(t->root, o->password_file, &pw)
+			     : secret_from_stdin("--relay-password-stdin", "ISP relay password (not shown): ", &pw);
 	if (r < 0)
 		return r;
 
 	if ((r = postfix_open(s, t->postfix_dir, &main_cf, &master_cf)) < 0)
 		return r;
-	if (!mechs && (r = probe_mechs(&hp, t->timeout_sec, &mechs)) < 0)
+	if ((r = relay_tls_check(s, main_cf, t, o, &hp, !mechs, &rt)) < 0)
+		return r;
+	if (!mechs && (r = parse_mech_list(rt.offered, &mechs)) < 0)
 		return r;
 	warn_missing_plugins(t->root, mechs);
 	if ((r = table_type(s, t->postfix_dir, main_cf, &type)) < 0)
@@ -236,13 +234,12 @@ int plan_submission(struct conf_set *s, const struct target *t, const struct rel
 		{ "smtp_sasl_security_options", "noanonymous" },
 		{ "smtp_sasl_tls_security_options", "noanonymous" },
 		{ "smtp_sasl_mechanism_filter", mechs },
-		/* Without it Postfix never sends STARTTLS, and the ISP either refuses AUTH or gets the
-		 * password in clear (FINDINGS). */
-		{ "smtp_tls_security_level", "encrypt" },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
 		if ((r = main_cf_set(s, main_cf, keys[i][0], keys[i][1])) < 0)
 			return r;
+	if ((r = relay_tls_set(s, main_cf, &rt)) < 0)
+		return r;
 	if (hp.port == 465 && (r = main_cf_set(s, main_cf, "smtp_tls_wrappermode", "yes")) < 0)
 		return r;
 

@@ -269,8 +269,9 @@ int fastpath_already_applied(const struct target *target, unsigned modes, const 
 			t = &j->txs[i];
 	if (!t || t->pending || strlen(t->state_hash) != 64)
 		return 0;
-	/* "auto" asks the relay, which may answer differently now. */
-	if ((modes & MODE_SUBMISSION) && (!o->mechanisms || streq(o->mechanisms, "auto")))
+	/* "auto" asks the relay, which may answer differently now; so does fingerprint (its key). */
+	if ((modes & MODE_SUBMISSION) && (!o->mechanisms || streq(o->mechanisms, "auto") ||
+					  (o->tls && streq(o->tls, "fingerprint"))))
 		return 0;
 	char st[65];
 	if (!streq(opts_hash, t->opts_hash))

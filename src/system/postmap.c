@@ -11,7 +11,7 @@
 #include "util.h"
 
 /* The suffixes Postfix's table types write. */
-static const char *const *suffixes(const char *type)
+const char *const *postmap_suffixes(const char *type)
 {
 	static const char *const db[] = { ".db", NULL }, *const lmdb[] = { ".lmdb", NULL },
 				 *const cdb[] = { ".cdb", NULL }, *const dbm[] = { ".dir", ".pag", NULL },
@@ -100,6 +100,35 @@ static int conf_copy(const char *root, const char *postfix_dir, char dir[static 
 	return r;
 }
 
+/* postmap writes into an existing table in place, keeping its owner (and takes its mode from the
+ * source only when it creates it): a table owned by a user would let that user read the password.
+ * The table gets its source's owner and mode, through descriptors opened without following links. */
+static int table_like_source(int dfd, const char *name, const char *path, const char *type)
+{
+	struct stat src;
+	_cleanup_close_ int sfd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (sfd < 0 || fstat(sfd, &src) < 0)
+		return log_err(-errno, "%s: %m", path);
+	for (const char *const *s = postmap_suffixes(type); *s; s++) {
+		_cleanup_free_ char *p = strdup_printf("%s%s", name, *s);
+		if (!p)
+			return -ENOMEM;
+		_cleanup_close_ int fd = openat(dfd, p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		struct stat st;
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return log_err(-errno, "%s%s: %m", path, *s);
+		if (!S_ISREG(st.st_mode))
+			return log_err(-EINVAL, "%s%s: not a regular file", path, *s);
+		if ((st.st_uid != src.st_uid || st.st_gid != src.st_gid) && fchown(fd, src.st_uid, src.st_gid) < 0)
+			return log_err(-errno, "%s%s: chown: %m", path, *s);
+		if ((st.st_mode & 07777) != (src.st_mode & 07777) && fchmod(fd, src.st_mode & 07777) < 0)
+			return log_err(-errno, "%s%s: chmod: %m", path, *s);
+	}
+	return 0;
+}
+
 int postmap_run(const char *root, const char *postfix_dir, const char *type, const char *path)
 {
 	char dir[SCRATCH_MAX];
@@ -128,7 +157,7 @@ int postmap_run(const char *root, const char *postfix_dir, const char *type, con
 		return log_err(-EIO, "postmap %s:%s failed: %.*s", type, path, first_line_len(why), why ? why : "");
 	}
 	log_debug("postmap %s:%s", type, path);
-	return 0;
+	return table_like_source(dfd, name, path, type);
 }
 
 int postmap_remove(const char *root, const char *type, const char *path)
@@ -139,7 +168,7 @@ int postmap_remove(const char *root, const char *type, const char *path)
 		return 0;
 	if (dfd < 0)
 		return log_err(dfd, "%s: %s", path, file_strerror(dfd));
-	for (const char *const *s = suffixes(type); *s; s++) {
+	for (const char *const *s = postmap_suffixes(type); *s; s++) {
 		_cleanup_free_ char *p = strdup_printf("%s%s", name, *s);
 		if (!p)
 			return -ENOMEM;

@@ -1,0 +1,28 @@
+/* --relay-tls=secure|fingerprint|encrypt: how the ISP relay proves who it is before Postfix gives it
+ * the password (smtp_tls_security_level and the keys that go with it), checked by op25b itself
+ * before anything is written. */
+#pragma once
+#include <stdbool.h>
+
+#include "conffile.h"
+#include "hostport.h"
+#include "settings.h"
+
+struct relay_tls {
+	const char *level;        /* "secure", "fingerprint" or "encrypt" */
+	char *ca_file, *ca_path;  /* secure: the CAs Postfix will trust (paths on the target system) */
+	bool write_ca;            /* smtp_tls_CAfile is to be set (the distribution's bundle) */
+	char *pin;                /* the relay's public key as probed, "AB:CD:..." (SHA-256) */
+	char *offered;            /* NEED_MECHS: what the relay offers inside TLS, "PLAIN,LOGIN" */
+};
+
+/* Check the relay HP as O->tls (--relay-tls) asks, with MAIN_CF as it is: secure needs a name and CAs (the
+ * ones main.cf names, else the distribution's bundle under the root), and a certificate that
+ * verifies with them (-EPERM after a message that says what failed and the two ways forward);
+ * fingerprint learns the key to pin. The relay is probed when NEED_MECHS (--mechanisms=auto) or
+ * for fingerprint; secure with a given list of mechanisms does not connect and says so. */
+int relay_tls_check(struct conf_set *s, struct conf_file *main_cf, const struct target *tg,
+		    const struct relay_settings *o, const struct hostport *hp, bool need_mechs, struct relay_tls *t);
+/* The main.cf keys of T. */
+int relay_tls_set(struct conf_set *s, struct conf_file *main_cf, const struct relay_tls *t);
+void relay_tls_done(struct relay_tls *t);
