@@ -108,12 +108,13 @@ static const char *rule(enum opt_id id, const char *v, bool *show)
 		*show = false;
 		if (strlen(v) > 255) /* RFC 4616: a SASL authentication identity is at most 255 bytes */
 			return "longer than 255 bytes";
+		if (!is_config_token(v) || strchr(v, ':'))
+			return "must not be empty or contain blanks, control characters, '#' or ':'";
 		/* postmap drops a map line that is not UTF-8 (and exits 0): refused, not shown. */
 		if ((w = secret_text_problem(v, strlen(v))))
 			return streq(w, "a control character") ? "holds a control character (not shown)"
 							       : "holds bytes that are not valid UTF-8 (not shown)";
-		return is_config_token(v) && !strchr(v, ':') ?
-			       NULL : "must not be empty or contain blanks, control characters, '#' or ':'";
+		return NULL;
 	case K_RELAY_TLS:
 		return streq(v, "secure") || streq(v, "fingerprint") || streq(v, "encrypt") ?
 			       NULL : "expected secure, fingerprint or encrypt";
