@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 
+#include "atomic.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -40,24 +41,24 @@ int cert_pair_hash(const char *root, const char *cert, const char *key, char out
 	return 0;
 }
 
-static char *seen_path(const char *root, const char *state_dir)
+/* STATE/certs on the target system: reached beneath the root (rootfs.h, atomic.h). */
+static char *seen_path(const char *state_dir)
 {
-	_cleanup_free_ char *dir = path_under_root(root, state_dir);
-	return dir ? strdup_printf("%s/certs", dir) : NULL;
+	return strdup_printf("%s/certs", state_dir);
 }
 
 int certs_seen_read(const char *root, const char *state_dir, struct certs_seen *seen)
 {
-	_cleanup_free_ char *path = seen_path(root, state_dir), *data = NULL;
+	_cleanup_free_ char *path = seen_path(state_dir), *data = NULL;
 	size_t len;
 	*seen = (struct certs_seen){ 0 };
 	if (!path)
 		return -ENOMEM;
-	int r = read_file(path, true, &data, &len);
+	int r = root_read_file(root, path, true, &data, &len, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
-		return log_err(r, "%s: %s", path, strerror(-r));
+		return log_err(r, "%s: %s", path, file_strerror(r));
 	char *save = NULL;
 	for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		char name[16], hash[65];
@@ -72,26 +73,25 @@ int certs_seen_read(const char *root, const char *state_dir, struct certs_seen *
 
 int certs_seen_write(const char *root, const char *state_dir, const struct certs_seen *seen)
 {
-	_cleanup_free_ char *path = seen_path(root, state_dir);
-	_cleanup_free_ char *tmp = path ? strdup_printf("%s.tmp", path) : NULL;
+	_cleanup_free_ char *path = seen_path(state_dir), *old = NULL;
 	char buf[256];
-	size_t len = 0;
-	if (!tmp)
+	size_t len = 0, old_len = 0;
+	if (!path)
 		return -ENOMEM;
 	for (int i = 0; i < SEEN_N; i++)
 		if (seen->hash[i][0])
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %s\n", names[i], seen->hash[i]);
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	int r = fd < 0 ? -errno : write_all(fd, buf, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r == 0)
-		r = fsync_parent_dir(path);
-	if (r < 0) {
-		unlink(tmp);
-		return log_err(r, "%s: %s", path, strerror(-r));
-	}
+	/* op25b's own file, written under the lock: replaced over whatever it holds now; in the
+	 * state dir as it is (atomic_replace() would make a missing one, with the wrong mode). */
+	struct stat st;
+	int r = root_stat(root, state_dir, true, &st);
+	if (r < 0)
+		return log_err(r, "%s: %s", state_dir, strerror(-r));
+	r = root_read_file(root, path, true, &old, &old_len, NULL);
+	if (r < 0 && r != -ENOENT)
+		return log_err(r, "%s: %s", path, file_strerror(r));
+	r = atomic_replace(root, path, buf, len, NULL, 0600, r == 0 ? old : NULL, old_len, -1);
+	if (r < 0)
+		return r;
 	return 0;
 }
