@@ -140,6 +140,12 @@ root=$(new_root debian12)
 sed -i '1i #  -o smtpd_tls_auth_only=yes' "$root/etc/postfix/master.cf"
 run_tree "master.cf with an orphan -o line on top" "$root"
 
+# An empty 10-ssl.conf (valid for Dovecot; Debian 13 ships an empty conf.d/99-local.conf): the
+# Dovecot lens's parser refuses an empty text, op25b reads it as one empty line.
+root=$(new_root debian12)
+: >"$root/etc/dovecot/conf.d/10-ssl.conf"
+run_tree "empty 10-ssl.conf" "$root"
+
 # The stock files installed on this machine.
 if [ -f /usr/share/postfix/master.cf.dist ] && [ -d /etc/dovecot ]; then
 	root=$(new_root debian12)

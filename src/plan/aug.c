@@ -102,10 +102,13 @@ static int report_error(augeas *a, const char *tree, const char *file, const cha
  * CRLF line ends and files whose last line has no newline (templates often write them). Such a
  * text is parsed as LF text with the newline added, and what the lens writes is turned back: CRLF
  * again, and no newline at the end (unchanged lines keep every byte; a line op25b adds gets the
- * file's line end). A file mixing both line ends is read as it is. */
+ * file's line end). A file mixing both line ends is read as it is. An empty file is read as one
+ * empty line, which is taken away again: Augeas' parser of recursive lenses (the Dovecot lens)
+ * finds a syntax error in an empty text (Debian 13 ships an empty conf.d/99-local.conf). */
 struct line_ends {
 	bool crlf;       /* every line ends in CRLF */
 	bool no_final;   /* the last line has no line end */
+	bool empty;      /* no byte at all */
 };
 
 static struct line_ends line_ends_of(const char *text)
@@ -119,6 +122,7 @@ static struct line_ends line_ends_of(const char *text)
 	}
 	e.crlf = lf > 0 && crlf == lf;
 	e.no_final = n > 0 && text[n - 1] != '\n';
+	e.empty = n == 0;
 	return e;
 }
 
@@ -132,7 +136,7 @@ static char *to_lf(const char *text, struct line_ends e)
 	for (const char *p = text; *p; p++)
 		if (!(e.crlf && p[0] == '\r' && p[1] == '\n'))
 			*o++ = *p;
-	if (e.no_final)
+	if (e.no_final || e.empty)
 		*o++ = '\n';
 	*o = '\0';
 	return out;
@@ -142,6 +146,8 @@ static char *to_lf(const char *text, struct line_ends e)
 static char *from_lf(char *text, struct line_ends e)
 {
 	size_t n = strlen(text);
+	if (e.empty && text[0] == '\n')
+		memmove(text, text + 1, n--);
 	if (e.no_final && n > 0 && text[n - 1] == '\n')
 		text[--n] = '\0';
 	if (!e.crlf)
