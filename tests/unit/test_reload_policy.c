@@ -57,7 +57,8 @@ END_TEST
 START_TEST(values)
 {
 	bool absent;
-	char *v = reload_conf_value("a = 1\nkey = one\n two,\n\tthree\nb = 2\n", 38, "key", false, &absent);
+	const char *cont = "a = 1\nkey = one\n two,\n\tthree\nb = 2\n";
+	char *v = reload_conf_value(cont, strlen(cont), "key", false, &absent);
 	ck_assert(!absent);
 	ck_assert_str_eq(v, "one two, three");
 	free(v);
