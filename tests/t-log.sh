@@ -74,4 +74,31 @@ X /run/op25b/bin/op25b revert -q --root="$r2"
 X journalctl --sync >/dev/null 2>&1
 n=$(X journalctl -o cat --no-pager MESSAGE_ID=$ID | grep -c .)
 check "journal: the no-change re-apply left no record, the revert one (2 in all)" test "$n" = 2
+
+# verify --send-test's journal reader (src/net/maillog-journal.c) against this real journald:
+# delivery lines sent the way Postfix sends them (syslog, facility mail).
+B=$TOP/build DRV=$S/run/op25b/bin/maillog-find
+# shellcheck disable=SC2046
+if make -s -C "$TOP" "$B/libop25b.a" >"$SCRATCH/make.log" 2>&1 &&
+	cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra $(make -s -C "$TOP" print-incflags | sed "s| src/| $TOP/src/|g") \
+	$(pkg-config --cflags augeas libsystemd libssl jansson) -o "$DRV" "$TOP/tests/tools/maillog-find.c" "$B/libop25b.a" \
+	$(pkg-config --libs libcrypto libssl jansson) -ldl >"$SCRATCH/cc.log" 2>&1; then
+	X logger -p mail.info -t postfix/smtp '1A2B3C4D5E: to=<bob@remote.example>, relay=isp.example[192.0.2.1]:587, delay=1.2, dsn=2.0.0, status=sent (250 2.0.0 Ok)'
+	X logger -p mail.info -t postfix/smtp '9F8E7D6C5B: to=<eve@remote.example>, relay=none, delay=3, status=deferred (connect timed out)'
+	X logger -p user.info -t other 'ABCDEF0123: to=<x@y>, status=sent (not mail facility)'
+	X /run/op25b/bin/maillog-find 1A2B3C4D5E 3 >"$OUT" 2>&1
+	check "journal reader: the queue ID's delivery line, from to=< on" \
+		grep -qx 'found to=<bob@remote.example>, relay=isp.example\[192.0.2.1\]:587, delay=1.2, dsn=2.0.0, status=sent (250 2.0.0 Ok)' "$OUT"
+	X /run/op25b/bin/maillog-find 9F8E7D6C5B 3 >"$OUT" 2>&1
+	check "journal reader: a deferred one is found as deferred" grep -q '^found to=<eve@remote.example>.*status=deferred' "$OUT"
+	X /run/op25b/bin/maillog-find ABCDEF0123 1 >"$OUT" 2>&1; rc=$?
+	check "journal reader: a line of another facility is not a mail log line" bash -c "[ $rc = 1 ] && grep -q '^none' '$OUT'"
+	( sleep 1; X logger -p mail.info -t postfix/smtp 'C0FFEE1234: to=<late@remote.example>, status=sent (250 ok)' ) &
+	X /run/op25b/bin/maillog-find C0FFEE1234 8 >"$OUT" 2>&1
+	wait
+	check "journal reader: waits for a line that comes later" grep -q '^found to=<late@remote.example>' "$OUT"
+else
+	sed 's/^/# /' "$SCRATCH/cc.log" "$SCRATCH/make.log" | tail -10
+	fail "journal reader driver builds"
+fi
 finish
