@@ -82,7 +82,8 @@ check: deps
 # The fast inner loop: the Check unit tests (seconds), then those plus the CLI tests on fixture
 # trees (no services, no namespaces; under two minutes here). `make check` stays the full suite.
 QUICK_TESTS := tests/t-layers.sh tests/t-escape.sh tests/t-special.sh tests/t-smtps.sh tests/t-submission.sh tests/t-config.sh \
-               tests/t-lens.sh tests/t-man.sh tests/t-hostile.sh tests/t-realworld.sh tests/t-json.sh tests/t-cli.sh
+               tests/t-lens.sh tests/t-man.sh tests/t-hostile.sh tests/t-realworld.sh tests/t-json.sh tests/t-cli.sh \
+               tests/t-relay-secret.sh
 check-unit: op25b units
 	sh tests/run-units.sh $(UNITBINS)
 
