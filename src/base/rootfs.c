@@ -407,3 +407,19 @@ int root_read_file(const char *root, const char *path, bool nofollow, char **dat
 		*st = s;
 	return read_fd_all(fd, (size_t)s.st_size, data, len);
 }
+
+char *root_dir_arg(const char *root, const char *dir, int dfd, int child_fd)
+{
+	/* The child reaches exactly the directory resolved here through the fd it inherits. */
+	if (access("/proc/self/fd", F_OK) == 0)
+		return strdup_printf("/proc/self/fd/%d", child_fd);
+	/* No /proc (an rpm --root scriptlet's chroot): the path, when it names that very directory
+	 * now (a swap after this check is the one window left). */
+	_cleanup_free_ char *host = path_under_root(root, dir);
+	struct stat a, b;
+	if (!host || stat(host, &a) < 0 || fstat(dfd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		errno = host ? EXDEV : ENOMEM;
+		return NULL;
+	}
+	return TAKE_PTR(host);
+}

@@ -69,3 +69,8 @@ int read_fd_all(int fd, size_t size_hint, char **data, size_t *len);
 
 /* Check that FD is a regular file: -EISDIR, -ENOTREGULAR. ST (may be NULL) gets its stat. */
 int fd_verify_regular(int fd, struct stat *st);
+
+/* How a child process (postmap, postconf) is to name the directory DFD, resolved beneath ROOT from
+ * DIR, when DFD is its fd CHILD_FD: "/proc/self/fd/CHILD_FD"; without /proc, ROOT/DIR if that is
+ * the same directory right now. NULL (errno EXDEV) when it is not: the caller refuses to run. */
+char *root_dir_arg(const char *root, const char *dir, int dfd, int child_fd);

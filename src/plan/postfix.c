@@ -357,8 +357,10 @@ int postfix_param(struct conf_set *s, const char *postfix_dir, struct conf_file 
 	_cleanup_close_ int dfd = root_open(s->root, postfix_dir, O_RDONLY | O_DIRECTORY, 0);
 	if (dfd < 0)
 		return log_err(dfd, "%s: %s", postfix_dir, strerror(-dfd));
-	char dir[32];
-	snprintf(dir, sizeof(dir), "/proc/self/fd/%d", SPAWN_DIR_FD);
+	_cleanup_free_ char *dir = root_dir_arg(s->root, postfix_dir, dfd, SPAWN_DIR_FD);
+	if (!dir)
+		return log_err(-errno, "%s: cannot name it to postconf safely (no /proc, and it is not the directory "
+				       "resolved inside the root)", postfix_dir);
 	char *argv[] = { "postconf", "-c", dir, "-h", (char *)key, NULL };
 	r = spawn_run_in(argv, dfd, NULL, 0, &res);
 	if (r != 0 || !res)

@@ -138,7 +138,18 @@ int postmap_run(const char *root, const char *postfix_dir, const char *type, con
 	_cleanup_close_ int dfd = root_open_parent(root, path, true, 0, &name);
 	if (dfd < 0)
 		return log_err(dfd, "%s: %s", path, file_strerror(dfd));
-	if (!(arg = strdup_printf("%s:/proc/self/fd/%d/%s", type, SPAWN_DIR_FD, name)))
+	_cleanup_free_ char *mapdir = strdup(path), *darg = NULL;
+	char *sl = mapdir ? strrchr(mapdir, '/') : NULL;
+	if (!sl)
+		return -ENOMEM;
+	if (sl == mapdir)
+		sl[1] = '\0'; /* "/" */
+	else
+		*sl = '\0';
+	if (!(darg = root_dir_arg(root, mapdir, dfd, SPAWN_DIR_FD)))
+		return log_err(-errno, "%s: cannot name its directory to postmap safely (no /proc, and %s is not the "
+				       "directory resolved inside the root)", path, mapdir);
+	if (!(arg = strdup_printf("%s:%s/%s", type, darg, name)))
 		return -ENOMEM;
 	int r = conf_copy(root, postfix_dir, dir);
 	if (r < 0)
