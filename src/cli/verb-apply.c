@@ -42,6 +42,34 @@ static void note_certs_seen(const struct request *o, const struct tls_paths *tls
 	certs_seen_write(o->target.root, o->target.state_dir, &seen);
 }
 
+/* The newest committed transaction of MODE. */
+static const struct tx *newest_of(const struct journal *j, unsigned mode)
+{
+	for (size_t k = j->n; k-- > 0;)
+		if (j->txs[k].mode == mode && !j->txs[k].pending)
+			return &j->txs[k];
+	return NULL;
+}
+
+/* A file of T lies under DIR (its service needs the restart T did not do). */
+static bool touches(const struct tx *t, const char *dir)
+{
+	size_t n = strlen(dir);
+	for (size_t i = 0; t && i < t->n; i++)
+		if (strncmp(t->files[i].path, dir, n) == 0 && t->files[i].path[n] == '/')
+			return true;
+	return false;
+}
+
+static bool changed_under(const struct conf_set *s, const char *dir)
+{
+	size_t n = strlen(dir);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->files[i]->new && strncmp(s->files[i]->path, dir, n) == 0 && s->files[i]->path[n] == '/')
+			return true;
+	return false;
+}
+
 static int plan(struct conf_set *s, const struct request *o, const struct tls_paths *tls)
 {
 	int r;
@@ -85,7 +113,9 @@ static int apply(const struct request *o, struct report *rep)
 		if (j.txs[i].pending)
 			return log_err(EXIT_FAIL, "%s: an earlier run was interrupted; run 'op25b revert' first",
 				       j.txs[i].dir);
-	if ((r = fastpath_already_applied(&o->target, o->modes, &o->relay, &tls, oh, &j, &not_after)) < 0)
+	/* What this run asks besides the files: a later run asking no more has nothing to do. */
+	struct tx_steps want = { .restarted = !o->no_restart, .firewall = !o->no_firewall, .zone = o->zone };
+	if ((r = fastpath_already_applied(&o->target, o->modes, &o->relay, &tls, oh, &want, &j, &not_after)) < 0)
 		return exit_status_of(r);
 	/* On the fast path the certificate's bytes are the ones checked before: parsing them again
 	 * (OpenSSL's decoders, ~2 ms) could only find that the date has passed. */
@@ -104,15 +134,25 @@ static int apply(const struct request *o, struct report *rep)
 	for (size_t i = 0; i < s.n; i++)
 		if ((r = conf_render(&s, s.files[i])) < 0)
 			return exit_status_of(r);
+	/* Steps besides the files: the newest transaction of this mode says what it left undone (an
+	 * apply with --no-firewall, another --zone, --no-restart). */
+	const struct tx *prev = newest_of(&j, o->modes);
 	bool files_change = txn_has_changes(&s);
-	if (files_change && (r = fw_step_plan(&fwc, o->modes, &s, &fw_online, &fw)) < 0)
+	bool need_fw = !o->no_firewall && !(prev && fastpath_firewall_covers(prev, &want));
+	bool need_restart = !o->no_restart && prev && !prev->restarted;
+	if ((files_change || need_fw) && (r = fw_step_plan(&fwc, o->modes, &s, &fw_online, &fw)) < 0)
 		return exit_status_of(r);
+	struct tx_steps steps = {
+		.restarted = !o->no_restart || (!files_change && (!prev || prev->restarted)),
+		.firewall = !o->no_firewall || (prev && prev->firewall),
+		.zone = !o->no_firewall ? o->zone : prev ? prev->zone : NULL,
+	};
 	report_files(rep, &s, false);
-	report_bool(rep, "changed", files_change);
-	if (files_change)
+	report_bool(rep, "changed", txn_has_changes(&s) || fw_online || need_restart);
+	if (files_change || need_fw)
 		report_firewall(rep, &fw);
 
-	if (!files_change) {
+	if (!txn_has_changes(&s) && !fw_online && !need_restart) {
 		log_info("%s: already applied; nothing to change", mode_name(o->modes));
 		return EXIT_DONE;
 	}
@@ -130,7 +170,7 @@ static int apply(const struct request *o, struct report *rep)
 
 	if ((r = journal_make_dir(&j)) < 0)
 		return exit_status_of(r);
-	if ((r = journal_begin(&j, o->modes, oh, &s, &t)) < 0)
+	if ((r = journal_begin(&j, o->modes, oh, &steps, &s, &t)) < 0)
 		return EXIT_FAIL;
 	if ((r = txn_write(&s)) < 0)
 		goto rollback;
@@ -138,7 +178,10 @@ static int apply(const struct request *o, struct report *rep)
 		goto rollback;
 	/* Reloaded, the services must be seen serving the new certificate before this counts as done. */
 	struct serve_expect serve = { .cert = tls.cert, .smtps = (o->modes & MODE_SMTPS) != 0 };
-	r = restart_changed(&o->target, o->no_restart, &s, &serve, &units);
+	const char *pf = o->target.postfix_dir, *dc = o->target.dovecot_dir;
+	r = need_restart ? services_reload(&o->target, o->no_restart, touches(prev, pf) || changed_under(&s, pf),
+					   touches(prev, dc) || changed_under(&s, dc), false, &serve, &units)
+			 : restart_changed(&o->target, o->no_restart, &s, &serve, &units);
 	report_units(rep, &units);
 	if (r < 0)
 		goto rollback_restart;

@@ -12,6 +12,17 @@
 #include "rootfs.h"
 #include "util.h"
 
+bool fastpath_firewall_covers(const struct tx *t, const struct tx_steps *want)
+{
+	bool same_zone = (!t->zone && !want->zone) || (t->zone && want->zone && streq(t->zone, want->zone));
+	return !want->firewall || (t->firewall && same_zone);
+}
+
+bool fastpath_steps_cover(const struct tx *t, const struct tx_steps *want)
+{
+	return (!want->restarted || t->restarted) && fastpath_firewall_covers(t, want);
+}
+
 /* ---- The no-change fast path: proven from the journal, without Augeas or Postfix ---- */
 
 /* A digest of the configuration as it is: every entry under the Postfix and Dovecot directories
@@ -260,8 +271,8 @@ static int password_unchanged(const struct target *t, const struct relay_setting
  * configuration changed since it was written (nor, for submission, the password): applying again
  * would change nothing. 0 when that cannot be shown (the full run decides), or a negative errno. */
 int fastpath_already_applied(const struct target *target, unsigned modes, const struct relay_settings *o,
-			     const struct tls_paths *tls, const char *opts_hash, const struct journal *j,
-			     time_t *cert_not_after)
+			     const struct tls_paths *tls, const char *opts_hash, const struct tx_steps *want,
+			     const struct journal *j, time_t *cert_not_after)
 {
 	const struct tx *t = NULL;
 	for (size_t i = j->n; i-- > 0 && !t;)
@@ -274,7 +285,7 @@ int fastpath_already_applied(const struct target *target, unsigned modes, const 
 					  (o->tls && streq(o->tls, "fingerprint"))))
 		return 0;
 	char st[65];
-	if (!streq(opts_hash, t->opts_hash))
+	if (!streq(opts_hash, t->opts_hash) || !fastpath_steps_cover(t, want))
 		return 0;
 	/* Every file op25b wrote still holds what it wrote... */
 	for (size_t i = 0; i < t->n; i++) {

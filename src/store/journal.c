@@ -173,6 +173,7 @@ static void tx_free(struct tx *t)
 		free(t->fw[i].name);
 	free(t->fw);
 	free(t->fw_zone);
+	free(t->zone);
 }
 
 void journal_close(struct journal *j)
@@ -240,6 +241,19 @@ static int tx_load(int txfd, const char *dir, const char *name, struct tx *t)
 			char *end = NULL;
 			long long v = na ? strtoll(na, &end, 10) : 0;
 			t->cert_not_after = end && *end == '\0' && v > 0 ? (time_t)v : 0;
+		} else if (streq(kw, "steps")) {
+			const char *rs = strtok_r(NULL, " ", &save), *fw = strtok_r(NULL, " ", &save);
+			const char *zone = strtok_r(NULL, " ", &save);
+			if (!zone || (!streq(rs, "restart=0") && !streq(rs, "restart=1")) ||
+			    (!streq(fw, "firewall=0") && !streq(fw, "firewall=1")) || strncmp(zone, "zone=", 5) ||
+			    !is_config_token(zone + 5))
+				return meta_error(meta, ln, "bad steps line");
+			t->restarted = rs[8] == '1';
+			t->firewall = fw[9] == '1';
+			free(t->zone);
+			t->zone = NULL;
+			if (!streq(zone + 5, "-") && !(t->zone = strdup(zone + 5)))
+				return -ENOMEM;
 		} else if (streq(kw, "file")) {
 			struct tx_file *nf = realloc(t->files, (t->n + 1) * sizeof(*nf));
 			if (!nf)
@@ -381,7 +395,7 @@ static int load_all(struct journal *j)
 		}
 		j->txs = nt;
 		struct tx *t = &nt[j->n++];
-		*t = (struct tx){ .id = (unsigned)id, .pending = *end != '\0' };
+		*t = (struct tx){ .id = (unsigned)id, .pending = *end != '\0', .restarted = true, .firewall = true };
 		t->dir = strdup_printf("%s/%s", txdir, de->d_name);
 		if (!t->dir || (r = tx_load(dirfd(d), txdir, de->d_name, t)) < 0)
 			break;
@@ -461,7 +475,8 @@ static int write_copy(int dfd, const char *dir, size_t i, const char *data, size
 	return r < 0 ? log_err(r, "%s: %s", p, strerror(-r)) : 0;
 }
 
-int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struct conf_set *s, struct tx **out)
+int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, const struct tx_steps *steps,
+		  struct conf_set *s, struct tx **out)
 {
 	unsigned id = j->n ? j->txs[j->n - 1].id + 1 : 1;
 	_cleanup_free_ char *txdir = strdup_printf("%s/tx", j->dir);
@@ -499,8 +514,9 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struc
 			close(fd);
 		return r;
 	}
-	fprintf(f, "op25b-journal 1\nmode %s\noptions %s\ntime %lld\n", mode_name(mode), opts_hash,
-		(long long)time(NULL));
+	fprintf(f, "op25b-journal 1\nmode %s\noptions %s\ntime %lld\nsteps restart=%d firewall=%d zone=%s\n",
+		mode_name(mode), opts_hash, (long long)time(NULL), steps->restarted, steps->firewall,
+		steps->zone ? steps->zone : "-");
 	size_t k = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		struct conf_file *c = s->files[i];

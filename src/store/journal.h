@@ -28,6 +28,14 @@ struct tx_fw {
 	unsigned layers;
 };
 
+/* The steps besides the files, as they stand after a transaction: whether the services were
+ * (asked to be) restarted with its files, whether the firewall step ran and in which zone (NULL:
+ * the default zone). A later apply with the same options still has work when they fall short. */
+struct tx_steps {
+	bool restarted, firewall;
+	const char *zone;
+};
+
 struct tx {
 	unsigned id;
 	unsigned mode;
@@ -35,6 +43,8 @@ struct tx {
 	char opts_hash[65];
 	char state_hash[65];        /* the configuration directories right after it was applied ("" unknown) */
 	time_t cert_not_after;      /* the expiry of the certificate checked then (0: none or unknown) */
+	bool restarted, firewall;   /* struct tx_steps (a journal written before them: both true) */
+	char *zone;
 	char *dir;
 	struct tx_file *files;
 	size_t n;
@@ -62,8 +72,10 @@ int journal_open(struct journal *j, const char *root, const char *state_dir, boo
 int journal_make_dir(struct journal *j);
 void journal_close(struct journal *j);
 
-/* Write transaction for MODE with the originals of every changed file in S; returns it pending. */
-int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, struct conf_set *s, struct tx **out);
+/* Write transaction for MODE with the originals of every changed file in S and the STEPS; returns it
+ * pending. */
+int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, const struct tx_steps *steps,
+		  struct conf_set *s, struct tx **out);
 /* Record the firewall services opened online (before commit: a crash after opening them leaves a
  * pending transaction that knows about them). */
 int journal_note_firewall(struct journal *j, struct tx *t, const char *zone, const struct tx_fw *fw, size_t n);
