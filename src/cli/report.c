@@ -68,6 +68,8 @@ static json_t *edits_json(const struct conf_file *f)
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < f->n_edits; i++) {
 		const struct edit *e = &f->edits[i];
+		if (edit_is_claim(e))
+			continue; /* a node it needs as it found it: not a change */
 		json_t *x = json_object();
 		if (!x || js_set_str(x, "node", e->path) < 0 ||
 		    js_set(x, "before", e->before_present ? js_string(e->before ? e->before : "") : json_null()) < 0 ||

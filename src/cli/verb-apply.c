@@ -23,7 +23,7 @@ static void summarize(const struct conf_set *s, unsigned mode)
 			continue;
 		if (f->lens)
 			log_info("%s: %s %s (%zu edit%s)", mode_name(mode), f->existed ? "changed" : "created", f->path,
-				 f->n_edits, f->n_edits == 1 ? "" : "s");
+				 conf_changes(f), conf_changes(f) == 1 ? "" : "s");
 		else
 			log_info("%s: %s %s", mode_name(mode), f->existed ? "rewrote" : "created", f->path);
 	}

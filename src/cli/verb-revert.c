@@ -1,6 +1,16 @@
-/* op25b revert: give back what was there. Newest transaction first; a file nobody touched since
- * op25b wrote it gets its original bytes back, a file edited since gets only op25b's own edits
- * undone (the later edits stay). */
+/* op25b revert: give back what was there, and keep what the modes still applied need.
+ *
+ * Ownership: every transaction records, per file, the edits it made and the nodes it needed as it
+ * found them (claims, conffile.h), so each node has an owner set. Reverting a mode works file by
+ * file on the chain of transactions that touched the file, oldest first:
+ * - when the file is exactly as the newest of them left it and each was made on what the one
+ *   before left, the file starts again from the original under the first transaction reverted,
+ *   and the edits and claims of every later transaction that stays are replayed on it; those
+ *   transactions are rebased in the journal onto that original (so their own revert later gives
+ *   the original bytes back, byte for byte);
+ * - otherwise (edited since by someone else) only the reverted transactions' own edits are undone
+ *   on the current text, except the nodes a staying transaction also owns, and the later edits
+ *   stay. */
 #include <dirent.h>
 
 #include "aug.h"
@@ -106,9 +116,38 @@ static int check_managed(const struct request *o, const struct tx *t, const stru
 		       o->target.dovecot_dir);
 }
 
-static int revert_file(struct conf_set *s, const struct journal *j, const struct tx *t, size_t i, unsigned *seq)
+/* One transaction's record of a file. */
+struct link {
+	struct tx *t;
+	size_t i;
+};
+
+static const struct tx_file *rec(const struct link *l)
 {
-	const struct tx_file *x = &t->files[i];
+	return &l->t->files[l->i];
+}
+
+static bool reverted(const struct tx *t, unsigned modes)
+{
+	return (t->mode & modes) || t->pending;
+}
+
+/* Edits from staying transactions of C own their nodes: X's edit at PATH is kept. */
+static bool owned_by_staying(const struct link *c, size_t n, unsigned modes, const char *path)
+{
+	for (size_t k = 0; k < n; k++)
+		if (!reverted(c[k].t, modes))
+			for (size_t e = 0; e < rec(&c[k])->n_edits; e++)
+				if (streq(rec(&c[k])->edits[e].path, path))
+					return true;
+	return false;
+}
+
+/* The old way, for a file someone else changed since: undo X's own edits on the current text. */
+static int revert_dirty(struct conf_set *s, const struct journal *j, const struct link *c, size_t n, size_t k,
+			unsigned modes, unsigned *seq)
+{
+	const struct tx_file *x = rec(&c[k]);
 	struct conf_file *f;
 	int r = file_state(s, x->path, &f);
 	if (r < 0)
@@ -116,19 +155,22 @@ static int revert_file(struct conf_set *s, const struct journal *j, const struct
 	if (x->postmap_type && !f->postmap_type && !(f->postmap_type = strdup(x->postmap_type)))
 		return -ENOMEM;
 	f->secret |= x->secret;
+	bool shared = false;
+	for (size_t m = 0; m < n; m++)
+		shared |= !reverted(c[m].t, modes);
 	bool present = f->new != NULL;
 	char h[65] = "-";
 	if (present)
 		sha256_hex(f->new, f->new_len, h);
 
-	if (present && streq(h, x->new_hash)) {
+	if (present && streq(h, x->new_hash) && !shared) {
 		if (!x->existed) {
 			drop_new(f);
 			return 0;
 		}
 		char *orig;
 		size_t len;
-		if ((r = journal_original(j, t, i, &orig, &len)) < 0)
+		if ((r = journal_original(j, c[k].t, c[k].i, &orig, &len)) < 0)
 			return r;
 		/* Owner and mode as they were. */
 		f->st.st_uid = x->uid;
@@ -144,10 +186,215 @@ static int revert_file(struct conf_set *s, const struct journal *j, const struct
 		return 0;
 	}
 	if (!x->lens) {
-		log_warn("%s: changed since op25b wrote it; left as it is", x->path);
+		if (!shared)
+			log_warn("%s: changed since op25b wrote it; left as it is", x->path);
 		return 0;
 	}
-	return undo_edits(s, f, x, (*seq)++);
+	/* A node another staying mode also owns stays. */
+	struct tx_file mine = *x;
+	_cleanup_free_ struct edit *kept = calloc(x->n_edits + 1, sizeof(*kept));
+	if (!kept)
+		return -ENOMEM;
+	mine.n_edits = 0;
+	for (size_t e = 0; e < x->n_edits; e++)
+		if (!owned_by_staying(c, n, modes, x->edits[e].path))
+			kept[mine.n_edits++] = x->edits[e];
+	mine.edits = kept;
+	return undo_edits(s, f, &mine, (*seq)++);
+}
+
+/* What a revert writes into the journal for a staying transaction (journal_rebase). */
+struct rebase {
+	struct tx *t;
+	size_t i;
+	bool existed;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	char *orig;
+	size_t orig_len;
+	char new_hash[65];
+	struct edit *edits;
+	size_t n_edits;
+};
+
+struct rebases {
+	struct rebase *v;
+	size_t n;
+};
+
+static void rebases_done(struct rebases *rb)
+{
+	for (size_t i = 0; i < rb->n; i++) {
+		free(rb->v[i].orig);
+		for (size_t e = 0; e < rb->v[i].n_edits; e++)
+			edit_free(&rb->v[i].edits[e]);
+		free(rb->v[i].edits);
+	}
+	free(rb->v);
+	*rb = (struct rebases){ 0 };
+}
+
+/* Replay X's edits and claims on TEXT (parsed with X's lens), as the planning made them: the
+ * rebased edits go to R, the new text to *OUT. 0, or -EBADMSG when they no longer fit. */
+static int replay(struct conf_set *s, const struct conf_file *f, const struct tx_file *x, const char *text,
+		  unsigned idx, struct rebase *rb, char **out)
+{
+	char tree[48];
+	snprintf(tree, sizeof(tree), "/op25b/replay/%u", idx);
+	int r = conf_set_augeas(s);
+	if (r < 0 || (r = aug_parse_text(s->aug, x->lens, text, tree, f->host_path)) < 0)
+		return r;
+	struct conf_file scratch = { .path = f->path };
+	snprintf(scratch.tree, sizeof(scratch.tree), "%s", tree);
+	for (size_t e = 0; r == 0 && e < x->n_edits; e++) {
+		const struct edit *ed = &x->edits[e];
+		bool here = false, anchored = false;
+		const char *v;
+		if (ed->anchor && !ed->before_present && (r = conf_get(s, &scratch, ed->path, &here, &v)) == 0 && !here)
+			r = conf_get(s, &scratch, ed->anchor, &anchored, &v);
+		if (r < 0)
+			break;
+		/* A node inserted next to another goes there again when that one is there. */
+		if (anchored)
+			r = conf_insert(s, &scratch, ed->anchor, ed->anchor_before, ed->path);
+		else
+			r = ed->after_present ? conf_set(s, &scratch, ed->path, ed->after)
+					      : conf_remove(s, &scratch, ed->path);
+	}
+	if (r == 0)
+		r = aug_render_text(s->aug, x->lens, text, tree, f->host_path, out);
+	sym_aug_rm(s->aug, tree);
+	rb->edits = scratch.edits;
+	rb->n_edits = scratch.n_edits;
+	return r < 0 ? -EBADMSG : 0;
+}
+
+/* The clean case (see the top): 1 done, 0 when it does not apply (the caller does it the old way). */
+static int revert_clean(struct conf_set *s, const struct journal *j, const struct link *c, size_t n,
+			unsigned modes, unsigned *seq, struct rebases *out)
+{
+	size_t d = 0;
+	while (d < n && !reverted(c[d].t, modes))
+		d++;
+	const struct tx_file *base = rec(&c[d]), *last = rec(&c[n - 1]);
+	struct conf_file *f;
+	int r = file_state(s, base->path, &f);
+	if (r < 0)
+		return r;
+	char h[65];
+	if (!f->new)
+		return 0;
+	sha256_hex(f->new, f->new_len, h);
+	if (!streq(h, last->new_hash))
+		return 0;
+	for (size_t k = d + 1; k < n; k++)
+		if (!rec(&c[k])->existed || !streq(rec(&c[k])->orig_hash, rec(&c[k - 1])->new_hash))
+			return 0;
+
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	bool present = base->existed;
+	if (present && (r = journal_original(j, c[d].t, c[d].i, &text, &len)) < 0)
+		return r;
+	uid_t uid = base->uid;
+	gid_t gid = base->gid;
+	mode_t mode = base->mode;
+	struct rebases mine = { 0 };
+	for (size_t k = d + 1; k < n; k++) {
+		const struct tx_file *x = rec(&c[k]);
+		if (reverted(c[k].t, modes))
+			continue;
+		struct rebase *nv = realloc(mine.v, (mine.n + 1) * sizeof(*nv));
+		if (!nv) {
+			rebases_done(&mine);
+			return -ENOMEM;
+		}
+		mine.v = nv;
+		struct rebase *rb = &nv[mine.n++];
+		*rb = (struct rebase){ .t = c[k].t, .i = c[k].i, .existed = present, .uid = uid, .gid = gid, .mode = mode };
+		if (present && !(rb->orig = malloc(len + 1))) {
+			rebases_done(&mine);
+			return -ENOMEM;
+		}
+		if (present)
+			memcpy(rb->orig, text, len + 1), rb->orig_len = len;
+		char *next = NULL;
+		if (x->lens) {
+			r = replay(s, f, x, present ? text : "", (*seq)++, rb, &next);
+		} else if (k == n - 1) {
+			/* A whole file (the drop-in, the map) the newest transaction wrote or needs: as it is. */
+			r = (next = strndup(f->new, f->new_len)) ? 0 : -ENOMEM;
+		} else {
+			r = -EBADMSG;
+		}
+		if (r < 0) {
+			rebases_done(&mine);
+			return r == -EBADMSG ? 0 : r;
+		}
+		free(text);
+		text = next;
+		len = strlen(next);
+		sha256_hex(text, len, rb->new_hash);
+		present = true;
+		/* What it was made on now is the file: its owner and mode from here on. */
+		uid = f->st.st_uid;
+		gid = f->st.st_gid;
+		mode = f->st.st_mode & 07777;
+	}
+	if (!present) {
+		drop_new(f);
+	} else {
+		if (!mine.n) {
+			/* Owner and mode as they were. */
+			f->st.st_uid = base->uid;
+			f->st.st_gid = base->gid;
+			f->st.st_mode = (f->st.st_mode & ~07777u) | base->mode;
+		}
+		set_content(f, TAKE_PTR(text), len);
+	}
+	/* Hand the rebases over. */
+	struct rebase *nv = realloc(out->v, (out->n + mine.n + 1) * sizeof(*nv));
+	if (!nv) {
+		rebases_done(&mine);
+		return -ENOMEM;
+	}
+	out->v = nv;
+	if (mine.n)
+		memcpy(out->v + out->n, mine.v, mine.n * sizeof(*nv));
+	out->n += mine.n;
+	free(mine.v);
+	return 1;
+}
+
+/* Revert PATH: the transactions that touched it, oldest first, go through one of the two ways. */
+static int revert_path(struct conf_set *s, struct journal *j, const char *path, unsigned modes, unsigned *seq,
+		       struct rebases *rb)
+{
+	_cleanup_free_ struct link *c = calloc(j->n + 1, sizeof(*c));
+	size_t n = 0;
+	if (!c)
+		return -ENOMEM;
+	for (size_t k = 0; k < j->n; k++)
+		for (size_t i = 0; i < j->txs[k].n; i++)
+			if (streq(j->txs[k].files[i].path, path)) {
+				c[n++] = (struct link){ &j->txs[k], i };
+				break;
+			}
+	struct conf_file *f;
+	int r = file_state(s, path, &f);
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < n; k++) {
+		if (rec(&c[k])->postmap_type && !f->postmap_type && !(f->postmap_type = strdup(rec(&c[k])->postmap_type)))
+			return -ENOMEM;
+		f->secret |= rec(&c[k])->secret;
+	}
+	r = revert_clean(s, j, c, n, modes, seq, rb);
+	for (size_t k = n; r == 0 && k-- > 0;)
+		if (reverted(c[k].t, modes))
+			r = revert_dirty(s, j, c, n, k, modes, seq);
+	return r < 0 ? r : 0;
 }
 
 /* A run killed between creating its temporary file and renaming it over a file (atomic.c) leaves
@@ -201,6 +448,7 @@ static int revert(const struct request *o, struct report *rep)
 	_cleanup_(conf_set_done) struct conf_set s = { .root = o->target.root, .postfix_dir = o->target.postfix_dir, .state_dir = o->target.state_dir };
 	_cleanup_(fw_report_done) struct fw_report fw = { 0 };
 	struct restart_report units = { 0 };
+	_cleanup_(rebases_done) struct rebases rb = { 0 };
 	unsigned modes = o->modes ? o->modes : MODE_ALL, seq = 0, done = 0;
 	struct fw_ctx fwc;
 	int r;
@@ -210,12 +458,18 @@ static int revert(const struct request *o, struct report *rep)
 	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
 		return exit_status_of(r);
 
+	for (size_t k = 0; k < j.n; k++)
+		for (size_t i = 0; i < j.txs[k].n; i++)
+			if ((r = check_managed(o, &j.txs[k], &j.txs[k].files[i])) < 0)
+				return exit_status_of(r);
+	/* Each file once, in the order the newest transactions name them. */
 	for (size_t k = j.n; k-- > 0;) {
 		const struct tx *t = &j.txs[k];
-		if (!(t->mode & modes) && !t->pending)
+		if (!reverted(t, modes))
 			continue;
 		for (size_t i = 0; i < t->n; i++)
-			if ((r = check_managed(o, t, &t->files[i])) < 0 || (r = revert_file(&s, &j, t, i, &seq)) < 0)
+			if (!conf_find(&s, t->files[i].path) &&
+			    (r = revert_path(&s, &j, t->files[i].path, modes, &seq, &rb)) < 0)
 				return exit_status_of(r);
 		done |= t->mode;
 	}
@@ -258,8 +512,16 @@ static int revert(const struct request *o, struct report *rep)
 		}
 		return log_err(EXIT_FAIL, "revert failed and the files could not all be put back: see above");
 	}
+	/* The modes that stay now start from what is left of the original. */
+	for (size_t i = 0; i < rb.n; i++) {
+		struct rebase *b = &rb.v[i];
+		if ((r = journal_rebase(&j, b->t, b->i, b->existed, b->uid, b->gid, b->mode, b->orig, b->orig_len,
+					b->new_hash, b->edits, b->n_edits)) < 0)
+			return log_err(EXIT_FAIL, "the files were reverted, but the journal could not be updated: "
+						  "run 'op25b revert' again");
+	}
 	for (size_t k = j.n; k-- > 0;)
-		if ((j.txs[k].mode & modes) || j.txs[k].pending) {
+		if (reverted(&j.txs[k], modes)) {
 			if (fw_step_close(&fwc, &j.txs[k], &fw) < 0)
 				log_warn("the firewall services above are still open: close them with firewall-cmd");
 			if ((r = journal_drop(&j, &j.txs[k])) < 0)

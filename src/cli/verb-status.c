@@ -10,7 +10,10 @@
 
 enum file_state { FILE_AS_WRITTEN, FILE_CHANGED, FILE_MISSING };
 
-static enum file_state state_of(const char *root, const struct tx_file *x)
+/* As op25b left it: the bytes are the ones the newest transaction that touched the file wrote, and
+ * every transaction from T's on was made on what the one before left (op25b's own later edits, by
+ * the other mode, are not "changed since"). */
+static enum file_state state_of(const char *root, const struct journal *j, const struct tx *t, const struct tx_file *x)
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len;
@@ -20,7 +23,15 @@ static enum file_state state_of(const char *root, const struct tx_file *x)
 	sha256_hex(data, len, h);
 	if (x->secret)
 		explicit_bzero(data, len);
-	return streq(h, x->new_hash) ? FILE_AS_WRITTEN : FILE_CHANGED;
+	const struct tx_file *prev = x;
+	for (size_t k = (size_t)(t - j->txs) + 1; k < j->n; k++)
+		for (size_t i = 0; i < j->txs[k].n; i++)
+			if (streq(j->txs[k].files[i].path, x->path)) {
+				if (!streq(j->txs[k].files[i].orig_hash, prev->new_hash))
+					return FILE_CHANGED;
+				prev = &j->txs[k].files[i];
+			}
+	return streq(h, prev->new_hash) ? FILE_AS_WRITTEN : FILE_CHANGED;
 }
 
 static const char *const state_text[] = { "as op25b wrote it", "changed since", "missing" };
@@ -35,18 +46,87 @@ static const struct tx *newest(const struct journal *j, unsigned mode)
 	return NULL;
 }
 
-static json_t *files_json(const char *root, const struct tx *t)
+/* The newest record of PATH among the committed transactions of MODE. */
+static const struct tx_file *record_of(const struct journal *j, unsigned mode, const char *path, const struct tx **t)
 {
-	json_t *a = json_array();
-	for (size_t i = 0; a && t && i < t->n; i++) {
-		json_t *x = json_object();
-		if (!x || js_push(a, x) < 0 || js_set_str(x, "path", t->files[i].path) < 0 ||
-		    js_set_str(x, "state", state_json[state_of(root, &t->files[i])]) < 0) {
-			json_decref(a);
-			return NULL;
-		}
+	for (size_t k = j->n; k-- > 0;)
+		for (size_t i = 0; j->txs[k].mode == mode && !j->txs[k].pending && i < j->txs[k].n; i++)
+			if (streq(j->txs[k].files[i].path, path)) {
+				*t = &j->txs[k];
+				return &j->txs[k].files[i];
+			}
+	return NULL;
+}
+
+/* The other committed modes that own node REL of PATH too. */
+static unsigned also_owned(const struct journal *j, unsigned mode, const char *path, const char *rel)
+{
+	unsigned m = 0;
+	for (size_t k = 0; k < j->n; k++)
+		for (size_t i = 0; j->txs[k].mode != mode && !j->txs[k].pending && i < j->txs[k].n; i++)
+			if (streq(j->txs[k].files[i].path, path))
+				for (size_t e = 0; e < j->txs[k].files[i].n_edits; e++)
+					if (streq(j->txs[k].files[i].edits[e].path, rel))
+						m |= j->txs[k].mode;
+	return m;
+}
+
+/* The nodes of X that mode M owns (its edits and claims), each once; "(with MODE)" when another
+ * applied mode owns it too. A file written whole is owned whole. Into OWNS (JSON), or printed. */
+static int owned(const struct journal *j, unsigned m, const struct tx_file *x, json_t *owns)
+{
+	size_t n = 0;
+	if (!x->lens) {
+		if (owns)
+			return js_push_str(owns, "(whole file)");
+		printf("    owns the whole file\n");
+		return 0;
 	}
-	return a;
+	for (size_t e = 0; e < x->n_edits; e++) {
+		bool seen = false;
+		for (size_t p = 0; p < e && !seen; p++)
+			seen = streq(x->edits[p].path, x->edits[e].path);
+		if (seen)
+			continue;
+		unsigned other = also_owned(j, m, x->path, x->edits[e].path);
+		if (owns) {
+			if (js_push_str(owns, x->edits[e].path) < 0)
+				return -ENOMEM;
+		} else {
+			printf("%s%s", n ? ", " : "    owns: ", x->edits[e].path);
+			if (other)
+				printf(" (with %s)", mode_name(other));
+		}
+		n++;
+	}
+	if (!owns && n)
+		putchar('\n');
+	return 0;
+}
+
+/* Every file of every transaction of mode M, once (its newest record): its state and what M owns
+ * in it. Into FILES (JSON), or printed. */
+static int mode_files(const char *root, const struct journal *j, unsigned m, json_t *files)
+{
+	for (size_t k = 0; k < j->n; k++)
+		for (size_t i = 0; j->txs[k].mode == m && !j->txs[k].pending && i < j->txs[k].n; i++) {
+			const struct tx *rt = NULL;
+			const struct tx_file *x = record_of(j, m, j->txs[k].files[i].path, &rt);
+			if (x != &j->txs[k].files[i])
+				continue;
+			enum file_state st = state_of(root, j, rt, x);
+			if (!files) {
+				printf("  %s: %s\n", x->path, state_text[st]);
+				owned(j, m, x, NULL);
+				continue;
+			}
+			json_t *o = json_object(), *owns = json_array();
+			if (!o || !owns || js_push(files, o) < 0 || js_set_str(o, "path", x->path) < 0 ||
+			    js_set_str(o, "state", state_json[st]) < 0 || js_set(o, "owns", owns) < 0 ||
+			    owned(j, m, x, owns) < 0)
+				return -ENOMEM;
+		}
+	return 0;
 }
 
 /* How the ISP relay is authenticated before it gets the password (--relay-tls). */
@@ -84,17 +164,17 @@ static int status(const struct request *o, struct report *rep)
 		if (t && m == MODE_SUBMISSION && !level && !(level = strdup("none")))
 			rep->enomem = true;
 		if (o->json) {
-			json_t *x = json_object();
-			if (!modes || js_set(modes, mode_name(m), x) < 0 || js_set_bool(x, "applied", t) < 0 ||
-			    js_set(x, "files", files_json(o->target.root, t)) < 0 || (level && js_set_str(x, "relay_tls", level) < 0))
+			json_t *x = json_object(), *files = json_array();
+			if (!modes || !files || js_set(modes, mode_name(m), x) < 0 || js_set_bool(x, "applied", t) < 0 ||
+			    js_set(x, "files", files) < 0 || mode_files(o->target.root, &j, m, files) < 0 ||
+			    (level && js_set_str(x, "relay_tls", level) < 0))
 				rep->enomem = true;
 			continue;
 		}
 		printf("%s: %s\n", mode_name(m), t ? "applied" : "not applied");
 		if (level)
 			printf("  relay TLS: %s: %s\n", level, relay_tls_words(level));
-		for (size_t i = 0; t && i < t->n; i++)
-			printf("  %s: %s\n", t->files[i].path, state_text[state_of(o->target.root, &t->files[i])]);
+		mode_files(o->target.root, &j, m, NULL);
 	}
 	report_bool(rep, "interrupted", interrupted);
 	report_router_ports(rep, applied);

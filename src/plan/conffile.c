@@ -17,6 +17,7 @@ void edit_free(struct edit *e)
 	free(e->path);
 	free(e->before);
 	free(e->after);
+	free(e->anchor);
 }
 
 static void conf_file_free(struct conf_file *f)
@@ -158,6 +159,7 @@ int conf_open_whole(struct conf_set *s, const char *path, mode_t mode, char *tex
 	}
 	f->secret = false;
 	if (f->existed && streq(f->old, text)) {
+		f->claimed = true;
 		free(text);
 		return 0;
 	}
@@ -243,7 +245,7 @@ int conf_set(struct conf_set *s, struct conf_file *f, const char *rel, const cha
 	if (r < 0)
 		return r;
 	if (present && same_value(cur, value))
-		return 0;
+		return edit_append(&f->edits, &f->n_edits, rel, true, cur, true, cur);
 	if ((r = edit_append(&f->edits, &f->n_edits, rel, present, cur, true, value)) < 0)
 		return r;
 	if ((r = node_put(s->aug, abs, value, present)) < 0)
@@ -259,13 +261,39 @@ int conf_remove(struct conf_set *s, struct conf_file *f, const char *rel)
 	if (!abs)
 		return -ENOMEM;
 	int r = aug_state(s->aug, abs, &present, &cur);
-	if (r < 0 || !present)
+	if (r < 0)
 		return r;
+	if (!present)
+		return edit_append(&f->edits, &f->n_edits, rel, false, NULL, false, NULL);
 	if ((r = edit_append(&f->edits, &f->n_edits, rel, true, cur, false, NULL)) < 0)
 		return r;
 	if (sym_aug_rm(s->aug, abs) < 0)
 		return log_err(-EIO, "%s: cannot remove %s: %s", f->path, rel, sym_aug_error_message(s->aug));
 	return 0;
+}
+
+int conf_claim(struct conf_set *s, struct conf_file *f, const char *rel)
+{
+	_cleanup_free_ char *abs = conf_node(f, rel);
+	bool present;
+	const char *cur;
+	if (!abs)
+		return -ENOMEM;
+	int r = aug_state(s->aug, abs, &present, &cur);
+	return r < 0 ? r : edit_append(&f->edits, &f->n_edits, rel, present, cur, present, cur);
+}
+
+bool edit_is_claim(const struct edit *e)
+{
+	return e->before_present == e->after_present && same_value(e->before, e->after);
+}
+
+size_t conf_changes(const struct conf_file *f)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < f->n_edits; i++)
+		n += !edit_is_claim(&f->edits[i]);
+	return n;
 }
 
 int conf_insert(struct conf_set *s, struct conf_file *f, const char *at, bool before, const char *label)
@@ -275,7 +303,13 @@ int conf_insert(struct conf_set *s, struct conf_file *f, const char *at, bool be
 		return -ENOMEM;
 	if (sym_aug_insert(s->aug, abs, label, before ? 1 : 0) < 0)
 		return log_err(-EIO, "%s: cannot insert %s: %s", f->path, label, sym_aug_error_message(s->aug));
-	return edit_append(&f->edits, &f->n_edits, label, false, NULL, true, NULL);
+	int r = edit_append(&f->edits, &f->n_edits, label, false, NULL, true, NULL);
+	if (r < 0)
+		return r;
+	/* Where it went: a revert that replays this edit on other text puts it there again. */
+	struct edit *e = &f->edits[f->n_edits - 1];
+	e->anchor_before = before;
+	return (e->anchor = strdup(at)) ? 0 : -ENOMEM;
 }
 
 int conf_undo(struct conf_set *s, struct conf_file *f, const struct edit *edits, size_t n)
@@ -283,6 +317,8 @@ int conf_undo(struct conf_set *s, struct conf_file *f, const struct edit *edits,
 	int skipped = 0, r;
 	for (size_t i = n; i-- > 0;) {
 		const struct edit *e = &edits[i];
+		if (edit_is_claim(e))
+			continue; /* nothing to undo */
 		_cleanup_free_ char *abs = conf_node(f, e->path);
 		bool present;
 		const char *cur;
@@ -311,7 +347,7 @@ int conf_render(struct conf_set *s, struct conf_file *f)
 		return 0;
 	/* Every change to a tree is a recorded edit (conf_set, conf_remove, conf_insert): without
 	 * one the lens would write the original bytes back, at the cost of reading them again. */
-	if (f->n_edits == 0) {
+	if (conf_changes(f) == 0) {
 		free(f->new);
 		f->new = NULL;
 		f->new_len = 0;
@@ -326,7 +362,7 @@ int conf_render(struct conf_set *s, struct conf_file *f)
 	f->new_len = 0;
 	if (f->existed && strlen(text) == f->old_len && memcmp(text, f->old, f->old_len) == 0)
 		return 0;
-	if (!f->existed && !*text && f->n_edits == 0)
+	if (!f->existed && !*text && conf_changes(f) == 0)
 		return 0;
 	f->new_len = strlen(text);
 	f->new = TAKE_PTR(text);

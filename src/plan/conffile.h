@@ -6,10 +6,14 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
+/* An edit with the same state before and after is a claim: the mode needs the node as it found it
+ * (often as another op25b mode left it), and revert keeps it while that mode stays applied. */
 struct edit {
 	char *path;                   /* relative to the file's tree, e.g. "smtps[1]/disabled" */
 	bool before_present, after_present;
 	char *before, *after;         /* values; NULL when absent or value-less */
+	char *anchor;                 /* conf_insert(): the node it went after (or before) */
+	bool anchor_before;
 };
 
 struct conf_file {
@@ -27,6 +31,7 @@ struct conf_file {
 	bool remove;                  /* revert: the file goes away (op25b created it) */
 	bool written;                 /* txn_write() replaced it (rollback knows what to undo) */
 	bool merged;                  /* revert: only op25b's edits were undone (changed since) */
+	bool claimed;                 /* a whole file (a drop-in) this run needs as it is: journaled unchanged */
 	mode_t create_mode;           /* mode of a file op25b creates */
 	mode_t force_mode;            /* non-zero: written with this mode whatever it had (the map) */
 	bool secret;                  /* never shown in a diff or a message */
@@ -75,6 +80,8 @@ int conf_get(struct conf_set *s, struct conf_file *f, const char *rel, bool *pre
 int conf_set(struct conf_set *s, struct conf_file *f, const char *rel, const char *value);
 /* Remove every node matching REL, recording the last one's value. */
 int conf_remove(struct conf_set *s, struct conf_file *f, const char *rel);
+/* Record that the run needs REL as it is now (a claim; see struct edit). */
+int conf_claim(struct conf_set *s, struct conf_file *f, const char *rel);
 /* Insert a new value-less node LABEL after (before=false) or before the node AT and record it. */
 int conf_insert(struct conf_set *s, struct conf_file *f, const char *at, bool before, const char *label);
 
@@ -86,4 +93,7 @@ int conf_undo(struct conf_set *s, struct conf_file *f, const struct edit *edits,
 int conf_render(struct conf_set *s, struct conf_file *f);
 
 void edit_free(struct edit *e);
+bool edit_is_claim(const struct edit *e);
+/* The edits of F that change something (claims not counted). */
+size_t conf_changes(const struct conf_file *f);
 int edit_append(struct edit **v, size_t *n, const char *path, bool bp, const char *b, bool ap, const char *a);

@@ -251,9 +251,18 @@ int plan_submission(struct conf_set *s, const struct target *t, const struct rel
 	if ((r = conf_get(s, main_cf, "smtpd_tls_cert_file", &present, &cert)) < 0)
 		return r;
 	bool have_cert = present && !strempty(cert);
+	/* 587's "TLS before AUTH" relies on the certificate: this mode needs it as it is, also when
+	 * smtps set it (reverting smtps then leaves it; without it 587 would refuse every client). */
+	if (have_cert && !tls->cert &&
+	    ((r = conf_claim(s, main_cf, "smtpd_tls_cert_file")) < 0 || (r = conf_claim(s, main_cf, "smtpd_tls_key_file")) < 0))
+		return r;
 	if (!have_cert && (r = conf_get(s, main_cf, "smtpd_tls_chain_files", &present, &cert)) < 0)
 		return r;
-	have_cert |= present && !strempty(cert);
+	if (!have_cert && present && !strempty(cert)) {
+		have_cert = true;
+		if (!tls->cert && (r = conf_claim(s, main_cf, "smtpd_tls_chain_files")) < 0)
+			return r;
+	}
 
 	static const char *const names[] = { "submission", NULL };
 	static const char *const after[] = { "smtp", NULL };

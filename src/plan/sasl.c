@@ -197,6 +197,69 @@ static int plan_in_main(struct conf_set *s, const char *path, const char *listen
 	return 0;
 }
 
+/* The listener plan_in_main() adds to dovecot.conf, claimed node by node where it is there. */
+static int claim_in_main(struct conf_set *s, const struct target *o, struct conf_file *main_cf)
+{
+	_cleanup_free_ char *conf = strdup_printf("%s/dovecot.conf", o->dovecot_dir), *queue = NULL;
+	struct stat st;
+	int r;
+	if (!conf)
+		return -ENOMEM;
+	if (root_stat(s->root, conf, false, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if ((r = postfix_param(s, o->postfix_dir, main_cf, "queue_directory", &queue)) < 0)
+		return r;
+	/* The nodes plan_in_main() sets. */
+	_cleanup_free_ char *l = strdup_printf("service[#name = 'auth'][last()]/unix_listener[#name = '%s/" SASL_PATH "']", queue);
+	_cleanup_free_ char *ln = l ? strdup_printf("%s/#name", l) : NULL;
+	if (!ln)
+		return -ENOMEM;
+	struct conf_file *f = conf_find(s, conf);
+	if (!f && (r = conf_open_try(s, conf, DOVECOT_LENS, &f)) < 0)
+		return r == -EBADMSG ? 0 : r;
+	if (!f->lens)
+		return 0;
+	bool present;
+	const char *v;
+	if ((r = conf_get(s, f, l, &present, &v)) < 0 || !present)
+		return r;
+	static const char *const nodes[] = { "mode", "user", "group" };
+	if ((r = conf_claim(s, f, "service[#name = 'auth']/#name")) < 0 || (r = conf_claim(s, f, ln)) < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+		_cleanup_free_ char *p = strdup_printf("%s/%s", l, nodes[i]);
+		if (!p)
+			return -ENOMEM;
+		if ((r = conf_claim(s, f, p)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* This mode needs the wiring main.cf names, also when another op25b mode made it: claimed (the
+ * two main.cf settings and op25b's drop-in, or the listener in dovecot.conf), so that reverting
+ * the other mode leaves it in place. */
+static int claim_wiring(struct conf_set *s, const struct target *o, struct conf_file *main_cf)
+{
+	int r;
+	if ((r = conf_claim(s, main_cf, "smtpd_sasl_type")) < 0 || (r = conf_claim(s, main_cf, "smtpd_sasl_path")) < 0)
+		return r;
+	_cleanup_free_ char *dropin = strdup_printf("%s/" SASL_DROPIN, o->dovecot_dir);
+	struct stat st;
+	if (!dropin)
+		return -ENOMEM;
+	if (root_stat(s->root, dropin, true, &st) < 0 || !S_ISREG(st.st_mode))
+		return claim_in_main(s, o, main_cf);
+	if (conf_find(s, dropin))
+		return 0;
+	struct conf_file *f;
+	if ((r = conf_open_raw(s, dropin, 0644, &f)) < 0)
+		return r;
+	f->secret = false;
+	f->claimed = f->existed;
+	return 0;
+}
+
 int plan_sasl_wiring(struct conf_set *s, const struct target *o, struct conf_file *main_cf)
 {
 	bool has_type, has_path;
@@ -209,7 +272,7 @@ int plan_sasl_wiring(struct conf_set *s, const struct target *o, struct conf_fil
 	if (has_type || has_path) {
 		log_debug("main.cf sets smtpd_sasl_type = %s, smtpd_sasl_path = %s: SASL wiring left as it is",
 			  has_type && type ? type : "(default)", has_path && spath ? spath : "(default)");
-		return 0;
+		return has_path && spath && streq(spath, SASL_PATH) ? claim_wiring(s, o, main_cf) : 0;
 	}
 
 	_cleanup_free_ char *conf = strdup_printf("%s/dovecot.conf", o->dovecot_dir);

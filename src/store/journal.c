@@ -82,6 +82,20 @@ static int state_get(const char *tok, bool *present, char **value)
 	return *value ? 0 : -EBADMSG;
 }
 
+/* "edit I PATH BEFORE AFTER [after:ANCHOR|before:ANCHOR]" */
+static void edit_put(FILE *f, size_t i, const struct edit *e)
+{
+	fprintf(f, "edit %zu ", i);
+	enc_put(f, e->path);
+	state_put(f, e->before_present, e->before);
+	state_put(f, e->after_present, e->after);
+	if (e->anchor) {
+		fprintf(f, " %s:", e->anchor_before ? "before" : "after");
+		enc_put(f, e->anchor);
+	}
+	fputc('\n', f);
+}
+
 /* ---- state directory ---- */
 
 /* Every journal file is reached through the state dir's fd (j->dir_fd), which was resolved
@@ -163,6 +177,7 @@ static void tx_free(struct tx *t)
 		free(f->path);
 		free(f->lens);
 		free(f->postmap_type);
+		free(f->copy);
 		for (size_t k = 0; k < f->n_edits; k++)
 			edit_free(&f->edits[k]);
 		free(f->edits);
@@ -302,6 +317,44 @@ static int tx_load(int txfd, const char *dir, const char *name, struct tx *t)
 			struct tx_file *x = &t->files[i];
 			if (edit_append(&x->edits, &x->n_edits, pd, bp, bv, ap, av) < 0)
 				return -ENOMEM;
+			const char *an = strtok_r(NULL, " ", &save);
+			if (an) {
+				bool before = strncmp(an, "before:", 7) == 0;
+				if (!before && strncmp(an, "after:", 6))
+					return meta_error(meta, ln, "bad edit anchor");
+				struct edit *e = &x->edits[x->n_edits - 1];
+				e->anchor_before = before;
+				if (!(e->anchor = dec(an + (before ? 7 : 6))))
+					return meta_error(meta, ln, "bad edit anchor");
+			}
+		} else if (streq(kw, "rebase")) {
+			/* "rebase I existed= uid= gid= mode= orig= new= copy=": file I starts again from
+			 * another original (a revert took out a transaction under it); its edits follow. */
+			char *tok[8];
+			unsigned uid, gid, mode, ex;
+			char *end;
+			for (int i = 0; i < 8; i++)
+				tok[i] = strtok_r(NULL, " ", &save);
+			unsigned long i = tok[0] ? strtoul(tok[0], &end, 10) : 0;
+			if (!tok[7] || *end || i >= t->n || sscanf(tok[1], "existed=%u", &ex) != 1 ||
+			    sscanf(tok[2], "uid=%u", &uid) != 1 || sscanf(tok[3], "gid=%u", &gid) != 1 ||
+			    sscanf(tok[4], "mode=%o", &mode) != 1 || strncmp(tok[5], "orig=", 5) ||
+			    strncmp(tok[6], "new=", 4) || strncmp(tok[7], "copy=base.", 10) || strchr(tok[7] + 5, '/'))
+				return meta_error(meta, ln, "bad rebase line");
+			struct tx_file *x = &t->files[i];
+			x->existed = ex;
+			x->uid = uid;
+			x->gid = gid;
+			x->mode = mode;
+			snprintf(x->orig_hash, sizeof(x->orig_hash), "%s", tok[5] + 5);
+			snprintf(x->new_hash, sizeof(x->new_hash), "%s", tok[6] + 4);
+			free(x->copy);
+			if (!(x->copy = strdup(tok[7] + 5)))
+				return -ENOMEM;
+			for (size_t k = 0; k < x->n_edits; k++)
+				edit_free(&x->edits[k]);
+			x->n_edits = 0;
+			t->rebases++;
 		} else if (streq(kw, "postmap")) {
 			const char *idx = strtok_r(NULL, " ", &save), *type = strtok_r(NULL, " ", &save);
 			char *end;
@@ -520,12 +573,16 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, const
 	size_t k = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		struct conf_file *c = s->files[i];
-		if (!c->new)
+		/* A file this run needs as it is (claims only) is journaled too: its owners are known. */
+		if (!c->new && !(c->existed && (c->claimed || (c->lens && c->n_edits))))
 			continue;
 		char oh[65] = "-", nh[65];
 		if (c->existed)
 			sha256_hex(c->old, c->old_len, oh);
-		sha256_hex(c->new, c->new_len, nh);
+		if (c->new)
+			sha256_hex(c->new, c->new_len, nh);
+		else
+			memcpy(nh, oh, sizeof(nh));
 		fprintf(f, "file existed=%d uid=%u gid=%u mode=%o secret=%d orig=%s new=%s lens=%s ", c->existed,
 			(unsigned)(c->existed ? c->st.st_uid : 0), (unsigned)(c->existed ? c->st.st_gid : 0),
 			(unsigned)(c->existed ? c->st.st_mode & 07777 : c->create_mode), c->secret, oh, nh,
@@ -534,13 +591,8 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, const
 		fputc('\n', f);
 		if (c->postmap_type)
 			fprintf(f, "postmap %zu %s\n", k, c->postmap_type);
-		for (size_t e = 0; e < c->n_edits; e++) {
-			fprintf(f, "edit %zu ", k);
-			enc_put(f, c->edits[e].path);
-			state_put(f, c->edits[e].before_present, c->edits[e].before);
-			state_put(f, c->edits[e].after_present, c->edits[e].after);
-			fputc('\n', f);
-		}
+		for (size_t e = 0; e < c->n_edits; e++)
+			edit_put(f, k, &c->edits[e]);
 		if (c->existed && (r = write_copy(tmpfd, tmp, k, c->old, c->old_len)) < 0)
 			return r;
 		k++;
@@ -605,6 +657,67 @@ int journal_note_firewall(struct journal *j, struct tx *t, const char *zone, con
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
 		return log_err(-errno, "%s: %m", meta);
 	return 0;
+}
+
+int journal_rebase(struct journal *j, struct tx *t, size_t i, bool existed, uid_t uid, gid_t gid, mode_t mode,
+		   const char *orig, size_t orig_len, const char *new_hash, const struct edit *edits, size_t n_edits)
+{
+	char name[48], oh[65] = "-";
+	snprintf(name, sizeof(name), "base.%zu.%u", i, t->rebases + 1);
+	_cleanup_free_ char *p = strdup_printf("%s/%s", t->dir, name);
+	if (!p)
+		return -ENOMEM;
+	if (existed) {
+		_cleanup_close_ int tfd = tx_dir_fd(j, t);
+		if (tfd < 0)
+			return log_err(tfd, "%s: %s", t->dir, strerror(-tfd));
+		/* A copy left by a revert that died before its meta line names nothing: replaced. */
+		if (unlinkat(tfd, name, 0) < 0 && errno != ENOENT)
+			return log_err(-errno, "%s: %m", p);
+		_cleanup_close_ int fd = openat(tfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return log_err(-errno, "%s: %m", p);
+		int r = write_all(fd, orig, orig_len);
+		if (r == 0 && fsync(fd) < 0)
+			r = -errno;
+		if (r < 0)
+			return log_err(r, "%s: %s", p, strerror(-r));
+		sha256_hex(orig, orig_len, oh);
+	}
+	_cleanup_free_ char *meta = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	int r = meta_append(j, t, &meta, &f);
+	if (r < 0)
+		return r;
+	fprintf(f, "rebase %zu existed=%d uid=%u gid=%u mode=%o orig=%s new=%s copy=%s\n", i, existed, (unsigned)uid,
+		(unsigned)gid, (unsigned)mode, oh, new_hash, name);
+	for (size_t e = 0; e < n_edits; e++)
+		edit_put(f, i, &edits[e]);
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+		return log_err(-errno, "%s: %m", meta);
+	/* The in-memory transaction as a later run will read it. */
+	struct tx_file *x = &t->files[i];
+	x->existed = existed;
+	x->uid = uid;
+	x->gid = gid;
+	x->mode = mode;
+	snprintf(x->orig_hash, sizeof(x->orig_hash), "%s", oh);
+	snprintf(x->new_hash, sizeof(x->new_hash), "%s", new_hash);
+	free(x->copy);
+	x->copy = strdup(name);
+	for (size_t k = 0; k < x->n_edits; k++)
+		edit_free(&x->edits[k]);
+	x->n_edits = 0;
+	t->rebases++;
+	for (size_t e = 0; e < n_edits; e++) {
+		if (edit_append(&x->edits, &x->n_edits, edits[e].path, edits[e].before_present, edits[e].before,
+				edits[e].after_present, edits[e].after) < 0)
+			return -ENOMEM;
+		x->edits[x->n_edits - 1].anchor_before = edits[e].anchor_before;
+		if (edits[e].anchor && !(x->edits[x->n_edits - 1].anchor = strdup(edits[e].anchor)))
+			return -ENOMEM;
+	}
+	return x->copy ? 0 : -ENOMEM;
 }
 
 int journal_note_state(struct journal *j, struct tx *t, const char *state_hash, time_t cert_not_after)
@@ -688,7 +801,8 @@ int journal_drop(struct journal *j, struct tx *t)
 
 int journal_original(const struct journal *j, const struct tx *t, size_t i, char **data, size_t *len)
 {
-	_cleanup_free_ char *p = strdup_printf("%s/orig.%zu", t->dir, i);
+	_cleanup_free_ char *p = t->files[i].copy ? strdup_printf("%s/%s", t->dir, t->files[i].copy)
+						  : strdup_printf("%s/orig.%zu", t->dir, i);
 	if (!p)
 		return -ENOMEM;
 	_cleanup_close_ int tfd = tx_dir_fd(j, t);

@@ -20,6 +20,7 @@ struct tx_file {
 	char orig_hash[65], new_hash[65];
 	struct edit *edits;
 	size_t n_edits;
+	char *copy;                 /* the original's copy in the transaction's dir (NULL: orig.INDEX) */
 };
 
 /* A firewalld service op25b opened over D-Bus, and in which layers (FW_* of firewall.h). */
@@ -45,6 +46,7 @@ struct tx {
 	time_t cert_not_after;      /* the expiry of the certificate checked then (0: none or unknown) */
 	bool restarted, firewall;   /* struct tx_steps (a journal written before them: both true) */
 	char *zone;
+	unsigned rebases;           /* "rebase" lines so far (names the next copy) */
 	char *dir;
 	struct tx_file *files;
 	size_t n;
@@ -85,6 +87,12 @@ int journal_note_state(struct journal *j, struct tx *t, const char *state_hash, 
 int journal_commit(struct journal *j, struct tx *t);
 /* Forget a transaction (after rollback or revert). */
 int journal_drop(struct journal *j, struct tx *t);
+
+/* After a revert took out an earlier transaction under T's edits of file I: T now starts from
+ * ORIG (EXISTED, with UID/GID/MODE), holds NEW_HASH, and made EDITS (its claims among them). Written
+ * to T's meta after the files, before the earlier transaction is dropped. */
+int journal_rebase(struct journal *j, struct tx *t, size_t i, bool existed, uid_t uid, gid_t gid, mode_t mode,
+		   const char *orig, size_t orig_len, const char *new_hash, const struct edit *edits, size_t n_edits);
 
 /* The original bytes of file I of T. */
 int journal_original(const struct journal *j, const struct tx *t, size_t i, char **data, size_t *len);
