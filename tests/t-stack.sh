@@ -12,7 +12,8 @@ trap cleanup_scratch EXIT
 for c in postconf doveconf; do command -v $c >/dev/null || { skip "no $c"; finish; exit 0; }; done
 make_pki "$PKI"
 CERT=$PKI/fullchain.pem KEY=$PKI/privkey.pem
-FIXTURES=${STACK_FIXTURES:-debian12 debian13 rhel9 centos7 fedora42 single-file}
+FIXTURES=${STACK_FIXTURES:-debian12 debian13 rhel9 centos7 fedora42 single-file realworld/dovecot-syntax
+	realworld/dovecot24-ssl-after-include realworld/dovecot24-ssl-no}
 OUT=$SCRATCH/out
 
 pwfile() { mkdir -p "$1/etc/op25b"; printf 'stack-pw\n' >"$1/etc/op25b/relay.secret"; chmod 600 "$1/etc/op25b/relay.secret"; }
@@ -50,18 +51,19 @@ applied_modes() { "$OP25B" status --root="$1" 2>&1 | sed -n 's/^\([a-z]*\): appl
 orders=0 bad=0
 for fx in $FIXTURES; do
 	[ -d "$TOP/fixtures/$fx" ] || { skip "$fx: no fixture"; continue; }
-	base=$(new_root "$fx"); pwfile "$base"; cp -a "$base" "$SCRATCH/$fx.orig"
+	n=${fx//\//-}
+	base=$(new_root "$fx"); pwfile "$base"; cp -a "$base" "$SCRATCH/$n.orig"
 	for m in smtps submission; do
-		r=$(new_root "$fx"); rm -rf "$r"; cp -a "$SCRATCH/$fx.orig" "$r"
+		r=$(new_root "$fx"); rm -rf "$r"; cp -a "$SCRATCH/$n.orig" "$r"
 		apply "$r" $m || fail "$fx: apply $m alone"
-		view "$r" >"$SCRATCH/$fx.$m.view"; NOCERT=1 view "$r" >"$SCRATCH/$fx.$m.nocert"
+		view "$r" >"$SCRATCH/$n.$m.view"; NOCERT=1 view "$r" >"$SCRATCH/$n.$m.nocert"
 	done
 	for first in smtps submission; do
 		second=$(other $first)
 		for how in first-then-second second-then-first all; do
 			orders=$((orders + 1))
 			d="$fx: $first, $second, revert $how"
-			r=$SCRATCH/$fx.$first.$how; rm -rf "$r"; cp -a "$SCRATCH/$fx.orig" "$r"; : >"$OUT"
+			r=$SCRATCH/$n.$first.$how; rm -rf "$r"; cp -a "$SCRATCH/$n.orig" "$r"; : >"$OUT"
 			why=""
 			apply "$r" $first && apply "$r" $second || why="$why, apply failed"
 			[ "$(applied_modes "$r")" = "smtps submission " ] || why="$why, status after both: $(applied_modes "$r")"
@@ -75,18 +77,18 @@ for fx in $FIXTURES; do
 				no_changed_since "$r" || why="$why, status says 'changed since' after revert $gone"
 				if [ $stays = submission ]; then
 					NOCERT=1 view "$r" >"$SCRATCH/now"
-					cmp -s "$SCRATCH/now" "$SCRATCH/$fx.submission.nocert" ||
-						why="$why, after revert $gone not as submission alone: $(diff "$SCRATCH/$fx.submission.nocert" "$SCRATCH/now" | grep '^[<>]' | head -4 | tr '\n' ' ')"
+					cmp -s "$SCRATCH/now" "$SCRATCH/$n.submission.nocert" ||
+						why="$why, after revert $gone not as submission alone: $(diff "$SCRATCH/$n.submission.nocert" "$SCRATCH/now" | grep '^[<>]' | head -4 | tr '\n' ' ')"
 				else
 					view "$r" >"$SCRATCH/now"
-					cmp -s "$SCRATCH/now" "$SCRATCH/$fx.smtps.view" ||
-						why="$why, after revert $gone not as smtps alone: $(diff "$SCRATCH/$fx.smtps.view" "$SCRATCH/now" | grep '^[<>]' | head -4 | tr '\n' ' ')"
+					cmp -s "$SCRATCH/now" "$SCRATCH/$n.smtps.view" ||
+						why="$why, after revert $gone not as smtps alone: $(diff "$SCRATCH/$n.smtps.view" "$SCRATCH/now" | grep '^[<>]' | head -4 | tr '\n' ' ')"
 				fi
 				tls_587_sane "$r" || why="$why, 587 requires TLS without a certificate"
 				"$OP25B" revert --mode=$stays --root="$r" >>"$OUT" 2>&1 || why="$why, revert $stays failed"
 				;;
 			esac
-			left=$(same_tree "$SCRATCH/$fx.orig" "$r") || why="$why, not the original bytes after the last revert ${left:-(names or modes differ)}"
+			left=$(same_tree "$SCRATCH/$n.orig" "$r") || why="$why, not the original bytes after the last revert ${left:-(names or modes differ)}"
 			[ -z "$(ls -A "$r/var/lib/op25b/tx" 2>/dev/null)" ] || why="$why, journal not empty"
 			if [ -z "$why" ]; then ok "$d"; else fail "$d$why"; bad=$((bad + 1)); sed 's/^/  | /' "$OUT" | grep -i 'warn\|op25b:' | head -5; fi
 		done
