@@ -58,7 +58,7 @@ R=$(mkroot)
 smtps "$R" --no-restart --no-firewall
 smtps "$R" --no-firewall; rc=$?
 check "--no-restart then apply: not 'already applied', says what to restart" \
-	eval '[ $rc = 0 ] && ! has "already applied" && has "restart Postfix and Dovecot"'
+	eval '[ $rc = 0 ] && ! has "already applied" && has "Postfix and Dovecot to use the new configuration"'
 smtps "$R" --no-firewall; rc=$?
 check "then again: already applied" eval '[ $rc = 0 ] && has "already applied"'
 
