@@ -9,7 +9,7 @@
 KNOWN_CLIMBS='net/verify-config -> store/journal
 store/journal -> plan/conffile
 store/txn -> plan/conffile
-system/firewall -> plan/aug
+system/firewall-zone -> plan/aug
 system/fwstep -> plan/conffile
 system/fwstep -> store/journal
 system/reload-policy -> plan/conffile

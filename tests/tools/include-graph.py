@@ -2,7 +2,7 @@
 """The include graph of src/, from its #include "..." lines (headers are included by bare name;
 each layer's folder is on the quote path, as the Makefile sets it).
 
-Modules are NAME.c + NAME.h. Prints the layer of each module, the module graph's cycles, its
+Modules are NAME.c + NAME.h (+ a private NAME-internal.h). Prints the layer of each module, the module graph's cycles, its
 depth (the longest chain of includes between modules), and every include that climbs from a
 lower layer to a higher one (layers top to bottom: Makefile's LAYERS).
 
@@ -29,7 +29,9 @@ def scan(src):
 
 
 def module(name):
-    return name.rsplit(".", 1)[0]
+    """NAME.c, NAME.h and a private NAME-internal.h are one module."""
+    base = name.rsplit(".", 1)[0]
+    return base[: -len("-internal")] if base.endswith("-internal") else base
 
 
 def graph(files):
