@@ -33,8 +33,10 @@ UNITBINS := $(UNITS:tests/unit/%.c=$(B)/unit/%)
 
 all: op25b
 
+# Replaced by a rename: a test running ./op25b while another rebuilds it never execs a half-copied
+# file (seen: a segfault in t-hostile while t-e2e ran make).
 op25b: $(B)/op25b
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(B)/op25b: $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
