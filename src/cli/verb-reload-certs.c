@@ -42,8 +42,11 @@ static int reload_certs(const struct request *o, struct report *rep)
 	bool need[SEEN_N] = { false };
 	int r;
 
-	if ((r = verify_read_config(&o->target, &vc)) != 0)
-		return r;
+	/* What op25b applied (the journal), then the certificate paths configured now. */
+	if ((r = verify_read_journal(&o->target, &vc)) < 0)
+		return exit_status_of(r);
+	if ((r = verify_read_config(&o->target, &vc)) < 0)
+		return EXIT_FAIL;
 	if (vc.interrupted)
 		return log_err(EXIT_FAIL, "an earlier run was interrupted; run 'op25b revert' first");
 	if (!vc.modes) {
