@@ -9,8 +9,8 @@ _op25b_opts()
     case $1 in
         apply) echo "--mode= --domain= --cert= --key= --relayhost= --relay-user=
             --relay-password-file= --relay-password-stdin --relay-tls= --mechanisms= --password-map=
-            --zone= $common" ;;
-        revert) echo "--mode= --zone= $common" ;;
+            --zone= --origin= $common" ;;
+        revert) echo "--mode= --zone= --origin= $common" ;;
         status | log) echo "$common" ;;
         reload-certs) echo "--check $common" ;;
         probe) echo '--json --timeout= --quiet --verbose --help --version' ;;
@@ -48,7 +48,7 @@ _op25b()
         # "--mode smtps" (getopt accepts the value as the next word)
         case $prev in
             --mode | --domain | --cert | --key | --relayhost | --relay-user | --relay-password-file | \
-                --mechanisms | --relay-tls | --password-map | --zone | --timeout | --root | --postfix-dir | \
+                --mechanisms | --relay-tls | --password-map | --zone | --origin | --timeout | --root | --postfix-dir | \
                 --dovecot-dir | --state-dir | --config | --host | --send-test | --user | --password-file) opt=$prev ;;
         esac
     fi

@@ -90,7 +90,7 @@ missing=""
 for o in $LONGOPTS; do
 	# Not file keys: per-run choices, and verify --send-test's login (a mail user's credentials
 	# belong to that one check, not to a site's configuration).
-	case $o in --help | --version | --root | --config | --relay-password-stdin | --user | --password-file | --password-stdin | --check) continue ;; esac
+	case $o in --help | --version | --root | --config | --relay-password-stdin | --user | --password-file | --password-stdin | --check | --origin) continue ;; esac
 	k=$(printf '%s' "${o#--}" | tr - _)
 	has5 "^       $k = " || missing="$missing $k"
 done

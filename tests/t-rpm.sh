@@ -49,13 +49,16 @@ fi
 S=$(rpm -qp --scripts "$RPM1" 2>/dev/null)
 post=$(printf '%s\n' "$S" | sed -n '/^postinstall scriptlet/,/^[a-z]* *scriptlet/p' | sed '1d;/scriptlet/d')
 preun=$(printf '%s\n' "$S" | sed -n '/^preuninstall scriptlet/,/^[a-z]* *scriptlet/p' | sed '1d;/scriptlet/d')
-check "%post: op25b apply --config=$CONF --quiet" grep -q "/op25b apply --config=$CONF --quiet || :" <<<"$post"
+check "%post: op25b apply --config=$CONF --origin=rpm --quiet (its transactions tagged rpm)" \
+	grep -q "/op25b apply --config=$CONF --origin=rpm --quiet || :" <<<"$post"
 check "%post: only when the file exists and sets a mode" \
 	grep -q "\[ -f $CONF \] &&" <<<"$post"
 check "%post: the mode test is grep for 'mode =' with a value" grep -q "grep -Eq '^\[\[:space:\]\]\*mode" <<<"$post"
 # shellcheck disable=SC2016 # the literal "$1" of the scriptlet
 check "%preun: revert only on erase (\$1 = 0)" grep -q 'if \[ "$1" -eq 0 \]; then' <<<"$preun"
-check "%preun: op25b revert --quiet" grep -q '/op25b revert .*--quiet' <<<"$preun"
+check "%preun: op25b revert --origin=rpm --quiet, every call (only what %post applied)" bash -c \
+	"printf '%s\n' \"\$1\" | grep -q '/op25b revert ' && ! printf '%s\n' \"\$1\" | grep '/op25b revert ' | grep -qv -- '--origin=rpm --quiet'" _ "$preun"
+check "Requires: diffutils (dry-run runs diff)" bash -c "rpm -qp --requires '$RPM1' 2>/dev/null | grep -qx 'diffutils'"
 check "every scriptlet ends with 'exit 0'" bash -c \
 	"[ \"\$(printf '%s\n' \"\$1\" | tail -n 1)\" = 'exit 0' ] && [ \"\$(printf '%s\n' \"\$2\" | tail -n 1)\" = 'exit 0' ]" _ "$post" "$preun"
 check "every op25b call in a scriptlet ends with '|| :' (directly or through a fallback)" bash -c \
@@ -166,6 +169,7 @@ smtps_enabled() { # ROOT: Postfix's own view: 465 served with TLS wrapper mode, 
 	case $svc in *"smtpd_tls_wrappermode=yes"*) ;; *) return 1 ;; esac
 	[ "$(postconf -c "$1/etc/postfix" -h smtpd_tls_cert_file)" = "$CERT" ]
 }
+relayhost_of() { postconf -c "$1/etc/postfix" -h relayhost 2>/dev/null; }
 no_scriptlet_trouble() { ! grep -qi 'scriptlet failed\|%post.*failed\|%preun.*failed\|error:' "$1"; }
 
 # ---- 1. install with the site's configuration, upgrade, erase ----------------------------------
@@ -188,6 +192,16 @@ check "install: the journal is in the root's /var/lib/op25b" \
 check "install: no D-Bus, systemd or restart complaint from the chroot" \
 	bash -c "! grep -qi 'bus\|systemd\|restart' '$SCRATCH/i1.out'"
 
+# The admin applies submission by hand (the program on the host, the same journal in the root).
+mkdir -p "$R/etc/op25b"; printf 'pw\n' > "$R/etc/op25b/relay.secret"; chmod 600 "$R/etc/op25b/relay.secret"
+"$OP25B" apply --root="$R" --mode=submission --relayhost=smtp.isp.example.test --relay-user=u \
+	--relay-password-file=/etc/op25b/relay.secret --mechanisms=PLAIN > "$SCRATCH/hand.out" 2>&1
+check "by hand: submission applied on top (relayhost set)" test "$(relayhost_of "$R")" = "[smtp.isp.example.test]:587"
+st=$("$OP25B" status --root="$R" 2>&1)
+check "status: smtps applied by rpm, submission by hand" bash -c \
+	"grep -A1 -x 'smtps: applied' <<<\"\$1\" | grep -qx '  applied by rpm' && grep -A1 -x 'submission: applied' <<<\"\$1\" | grep -qx '  applied by hand'" _ "$st"
+postconf -c "$R/etc/postfix" -n > "$SCRATCH/pc-before.txt" 2>&1
+
 before=$(etc_state "$R")
 rpm_in "$R" -Uvh "$RPM2" > "$SCRATCH/u1.out" 2>&1
 rc=$?
@@ -202,7 +216,14 @@ rpm_in "$R" -e op25b > "$SCRATCH/e1.out" 2>&1
 rc=$?
 check "erase: rpm exit 0" test "$rc" -eq 0
 check "erase: no scriptlet failure" no_scriptlet_trouble "$SCRATCH/e1.out"
-check "erase: %preun reverted: Postfix and Dovecot files have their original bytes and modes" same_etc "$orig" "$R"
+check "erase: %preun reverted smtps only (465 no longer in master.cf)" bash -c "$(declare -f smtps_enabled); CERT='$CERT'; ! smtps_enabled '$R'"
+check "erase: submission, applied by hand, stays applied and working (postconf -n: relayhost, SASL, no warning)" bash -c \
+	"out=\$(postconf -c '$R/etc/postfix' -n 2>&1) && ! grep -qi 'warning' <<<\"\$out\" &&
+	 grep -qx 'relayhost = \[smtp.isp.example.test\]:587' <<<\"\$out\" && grep -qx 'smtp_sasl_auth_enable = yes' <<<\"\$out\""
+check "erase: exactly one line about the mode left alone (submission, applied by hand)" bash -c \
+	"[ \"\$(grep -c 'left applied' '$SCRATCH/e1.out')\" = 1 ] && grep -q '^op25b: .*submission: left applied: applied by hand' '$SCRATCH/e1.out'"
+"$OP25B" revert --root="$R" > "$SCRATCH/hand-revert.out" 2>&1
+check "the admin's own revert afterwards: Postfix and Dovecot files have their original bytes and modes" same_etc "$orig" "$R"
 check "erase: package gone" bash -c "! rpm --root '$R' --dbpath /var/lib/rpm -q op25b >/dev/null 2>&1"
 check "erase: /usr/sbin/op25b gone" test ! -e "$R/usr/sbin/op25b"
 echo "# install + upgrade + erase: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"

@@ -53,6 +53,7 @@ OPTION(DRY_RUN, "dry-run", 'n', K_FLAG, dry_run, V_LOCAL, 0, NULL, "", "print th
 OPTION(NO_RESTART, "no-restart", 0, K_FLAG, no_restart, V_LOCAL, 0, NULL, "", "do not restart services") \
 OPTION(NO_FIREWALL, "no-firewall", 0, K_FLAG, no_firewall, V_LOCAL, 0, NULL, "", "do not open firewall services") \
 OPTION(ZONE, "zone", 0, K_WORD, zone, V_APPLY | V_REVERT, 0, NULL, "NAME", "firewalld zone (default: the default zone)") \
+OPTION(ORIGIN, "origin", 0, K_WORD, origin, V_APPLY | V_REVERT, 0, "'origin' is not allowed in a configuration file; the package's scripts give --origin=rpm", "NAME", "apply: record NAME as who applied; revert: only what NAME applied") \
 OPTION(HOST, "host", 0, K_HOST, verify.host, V_VERIFY, 0, NULL, "ADDR", "verify: the server to check (default 127.0.0.1)") \
 OPTION(SEND_TEST, "send-test", 0, K_ADDRESS, verify.send_test, V_VERIFY, 0, NULL, "ADDR", "verify: send a test message to ADDR through 587") \
 OPTION(USER, "user", 0, K_USER, verify.user, V_VERIFY, 0, "", "NAME", "verify --send-test: the login of a mail user") \

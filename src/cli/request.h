@@ -18,6 +18,7 @@ struct request {
 	struct relay_settings relay; /* apply --mode=submission */
 	struct verify_settings verify;
 	char *zone;
+	char *origin;                /* apply: who applies (journaled); revert: only the modes NAME applied */
 	char *config;
 	bool dry_run, no_restart, no_firewall, json;
 	bool check;                  /* reload-certs --check */

@@ -146,6 +146,7 @@ static int apply(const struct request *o, struct report *rep)
 		.restarted = !o->no_restart || (!files_change && (!prev || prev->restarted)),
 		.firewall = !o->no_firewall || (prev && prev->firewall),
 		.zone = !o->no_firewall ? o->zone : prev ? prev->zone : NULL,
+		.origin = o->origin,
 	};
 	report_files(rep, &s, false);
 	report_bool(rep, "changed", txn_has_changes(&s) || fw_online || need_restart);

@@ -442,6 +442,32 @@ static void finalize(struct conf_set *s)
 	}
 }
 
+/* revert --origin=NAME (the package's %preun): of MODES, the ones NAME alone applied. Every other
+ * applied mode stays, with one line each (on stderr, --quiet or not: whoever erases the package
+ * learns what still runs): one applied by hand, or re-applied by hand on top of NAME's (then it is
+ * the admin's too), or one --mode (maybe op25b.conf's mode) did not name. */
+static unsigned modes_of_origin(const struct journal *j, unsigned modes, const char *origin)
+{
+	unsigned keep = 0;
+	for (unsigned m = 1; m <= MODE_ALL; m <<= 1) {
+		const char *v[8];
+		size_t n = journal_origins(j, m, v, 8);
+		bool only = n == 1 && v[0] && streq(v[0], origin), also = false;
+		if (n == 0)
+			continue;
+		if (only && (modes & m)) {
+			keep |= m;
+			continue;
+		}
+		for (size_t i = 0; i < n; i++)
+			also |= v[i] && streq(v[i], origin);
+		log_warn("%s: left applied: %s (revert it with 'op25b revert --mode=%s')", mode_name(m),
+			 only ? "--mode names another mode" : also ? "applied again by hand on top" : "applied by hand",
+			 mode_name(m));
+	}
+	return keep;
+}
+
 static int revert(const struct request *o, struct report *rep)
 {
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
@@ -457,6 +483,8 @@ static int revert(const struct request *o, struct report *rep)
 
 	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
 		return exit_status_of(r);
+	if (o->origin)
+		modes = modes_of_origin(&j, modes, o->origin);
 
 	for (size_t k = 0; k < j.n; k++)
 		for (size_t i = 0; i < j.txs[k].n; i++)

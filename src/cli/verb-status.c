@@ -163,8 +163,16 @@ static int status(const struct request *o, struct report *rep)
 			main_cf_value(o->target.root, o->target.postfix_dir, "smtp_tls_security_level") : NULL;
 		if (t && m == MODE_SUBMISSION && !level && !(level = strdup("none")))
 			rep->enomem = true;
+		const char *by[8];
+		size_t n_by = journal_origins(&j, m, by, 8);
 		if (o->json) {
-			json_t *x = json_object(), *files = json_array();
+			json_t *x = json_object(), *files = json_array(), *origins = json_array();
+			/* Who applied it, oldest first; null: by hand. */
+			for (size_t i = 0; origins && i < n_by; i++)
+				if (js_push_str(origins, by[i]) < 0)
+					rep->enomem = true;
+			if (js_set(x, "origins", origins) < 0)
+				rep->enomem = true;
 			if (!modes || !files || js_set(modes, mode_name(m), x) < 0 || js_set_bool(x, "applied", t) < 0 ||
 			    js_set(x, "files", files) < 0 || mode_files(o->target.root, &j, m, files) < 0 ||
 			    (level && js_set_str(x, "relay_tls", level) < 0))
@@ -172,6 +180,10 @@ static int status(const struct request *o, struct report *rep)
 			continue;
 		}
 		printf("%s: %s\n", mode_name(m), t ? "applied" : "not applied");
+		for (size_t i = 0; i < n_by; i++)
+			printf("%s%s%s", i ? ", then " : "  applied ", by[i] ? "by " : "by hand", by[i] ? by[i] : "");
+		if (n_by)
+			putchar('\n');
 		if (level)
 			printf("  relay TLS: %s: %s\n", level, relay_tls_words(level));
 		mode_files(o->target.root, &j, m, NULL);

@@ -189,6 +189,7 @@ static void tx_free(struct tx *t)
 	free(t->fw);
 	free(t->fw_zone);
 	free(t->zone);
+	free(t->origin);
 }
 
 void journal_close(struct journal *j)
@@ -268,6 +269,13 @@ static int tx_load(int txfd, const char *dir, const char *name, struct tx *t)
 			free(t->zone);
 			t->zone = NULL;
 			if (!streq(zone + 5, "-") && !(t->zone = strdup(zone + 5)))
+				return -ENOMEM;
+		} else if (streq(kw, "origin")) {
+			const char *who = strtok_r(NULL, " ", &save);
+			if (!who || !is_config_token(who) || strtok_r(NULL, " ", &save))
+				return meta_error(meta, ln, "bad origin line");
+			free(t->origin);
+			if (!(t->origin = strdup(who)))
 				return -ENOMEM;
 		} else if (streq(kw, "file")) {
 			struct tx_file *nf = realloc(t->files, (t->n + 1) * sizeof(*nf));
@@ -570,6 +578,8 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, const
 	fprintf(f, "op25b-journal 1\nmode %s\noptions %s\ntime %lld\nsteps restart=%d firewall=%d zone=%s\n",
 		mode_name(mode), opts_hash, (long long)time(NULL), steps->restarted, steps->firewall,
 		steps->zone ? steps->zone : "-");
+	if (steps->origin)
+		fprintf(f, "origin %s\n", steps->origin);
 	size_t k = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		struct conf_file *c = s->files[i];
@@ -797,6 +807,22 @@ int journal_drop(struct journal *j, struct tx *t)
 	memmove(&j->txs[idx], &j->txs[idx + 1], (j->n - idx - 1) * sizeof(*j->txs));
 	j->n--;
 	return r;
+}
+
+size_t journal_origins(const struct journal *j, unsigned mode, const char **v, size_t max)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < j->n; k++) {
+		const struct tx *t = &j->txs[k];
+		if (!(t->mode & mode) || t->pending)
+			continue;
+		bool seen = false;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = v[i] == t->origin || (v[i] && t->origin && streq(v[i], t->origin));
+		if (!seen && n < max)
+			v[n++] = t->origin;
+	}
+	return n;
 }
 
 int journal_original(const struct journal *j, const struct tx *t, size_t i, char **data, size_t *len)

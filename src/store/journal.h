@@ -35,6 +35,7 @@ struct tx_fw {
 struct tx_steps {
 	bool restarted, firewall;
 	const char *zone;
+	const char *origin;         /* who applied it (--origin, e.g. "rpm" from the package's %post); NULL: by hand */
 };
 
 struct tx {
@@ -46,6 +47,7 @@ struct tx {
 	time_t cert_not_after;      /* the expiry of the certificate checked then (0: none or unknown) */
 	bool restarted, firewall;   /* struct tx_steps (a journal written before them: both true) */
 	char *zone;
+	char *origin;               /* "origin" line: who applied it (NULL: by hand) */
 	unsigned rebases;           /* "rebase" lines so far (names the next copy) */
 	char *dir;
 	struct tx_file *files;
@@ -93,6 +95,10 @@ int journal_drop(struct journal *j, struct tx *t);
  * to T's meta after the files, before the earlier transaction is dropped. */
 int journal_rebase(struct journal *j, struct tx *t, size_t i, bool existed, uid_t uid, gid_t gid, mode_t mode,
 		   const char *orig, size_t orig_len, const char *new_hash, const struct edit *edits, size_t n_edits);
+
+/* Who applied MODE: the origins of its committed transactions, each once, oldest first (NULL: by
+ * hand). Returns how many, at most MAX. */
+size_t journal_origins(const struct journal *j, unsigned mode, const char **v, size_t max);
 
 /* The original bytes of file I of T. */
 int journal_original(const struct journal *j, const struct tx *t, size_t i, char **data, size_t *len);
