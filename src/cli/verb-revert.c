@@ -462,7 +462,7 @@ static unsigned modes_of_origin(const struct journal *j, unsigned modes, const c
 		for (size_t i = 0; i < n; i++)
 			also |= v[i] && streq(v[i], origin);
 		log_warn("%s: left applied: %s (revert it with 'op25b revert --mode=%s')", mode_name(m),
-			 only ? "--mode names another mode" : also ? "applied again by hand on top" : "applied by hand",
+			 only ? "--mode names another mode" : also ? "applied by hand too" : "applied by hand",
 			 mode_name(m));
 	}
 	return keep;
