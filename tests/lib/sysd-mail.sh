@@ -9,7 +9,7 @@
 #                               stderr) when something failed; mail_stop must be called either way.
 #   mail_stop                   power the instance off (idempotent).
 #   X CMD...                    run CMD inside (bounded: 200 s).
-#   served_cn PORT              "CN = ..." of the certificate presented on 127.0.0.1:PORT (implicit TLS).
+#   served_cn PORT              "CN=..." of the certificate presented on 127.0.0.1:PORT (implicit TLS).
 #   mail_backdate               date /etc/postfix/main.cf and master.cf a minute back (what Postfix's
 #                               cool-down wants; the harness and `cp` have just written them).
 MAIL_SYSD=${MAIL_SYSD:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/sysd.sh}
@@ -52,5 +52,6 @@ mail_stop() {
 }
 
 served_cn() {
-	X timeout 10 openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null | sed -n 's/^subject=//p'
+	# OpenSSL 3.0 prints "CN = x", 3.5 (Debian 13) "CN=x": always the latter.
+	X timeout 10 openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null | sed -n 's/^subject=//p' | sed 's/ = /=/g'
 }
