@@ -667,14 +667,18 @@ static int journal_lines(const char *unit, unsigned n, uint64_t since, uint32_t 
 		return log_err(-ENOMEM, "out of memory");
 	if (job_id > 0 && !strempty(job_result))
 		journal_wait_for_job(j, unit, job_id, job_result, job_type, m_boot);
-	/* The unit's own output, or PID 1's messages about it (as journalctl -u), in this boot. */
+	/* The unit's own output, or PID 1's messages about it (as journalctl -u does), in this boot. */
 	r = sym_sd_journal_add_match(j, m_unit, 0);
 	if (r >= 0 && m_boot)
 		r = sym_sd_journal_add_match(j, m_boot, 0);
 	if (r >= 0)
 		r = sym_sd_journal_add_disjunction(j);
+	/* PID 1's messages about the unit carry UNIT=, and so do those of the child it forked to
+	 * start it ("Failed to execute /usr/sbin/...: No such file"): that child is often gone by the
+	 * time journald reads its message, which then has no _SYSTEMD_UNIT. Both run as root: _UID is
+	 * set by journald from the sender's credentials, whether the sender still exists or not. */
 	if (r >= 0)
-		r = sym_sd_journal_add_match(j, "_PID=1", 0);
+		r = sym_sd_journal_add_match(j, "_UID=0", 0);
 	if (r >= 0)
 		r = sym_sd_journal_add_match(j, m_pid1_unit, 0);
 	if (r >= 0 && m_boot)
