@@ -116,10 +116,10 @@ userdb static {
     uid = nobody
     gid = nogroup
     home = /var/lib/dovecot/op25b-test/%{user}
-    mail_driver = maildir
-    mail_path = ~/Maildir
   }
 }
+mail_driver = maildir
+mail_path = %{home}/Maildir
 CONF
 fi
 install -d -o nobody -g nogroup "$S/lib-dovecot/op25b-test"
