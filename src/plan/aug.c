@@ -13,10 +13,11 @@ const char *lens_dir(char *buf, size_t size)
 		char *slash = strrchr(exe, '/');
 		if (slash) {
 			*slash = '\0';
-			/* ./op25b or build/op25b in the source tree (build/unit/test_* for the Check tests);
-			 * PREFIX/sbin/op25b installed with its lenses in PREFIX/share/op25b/lenses, whatever
-			 * PREFIX it was built for. */
-			static const char *const rel[] = { "lenses", "../lenses", "../share/op25b/lenses", "../../lenses" };
+			/* ./op25b or build/op25b in the source tree (build/unit/test_* for the Check tests,
+			 * build/asan/unit/test_* for the sanitizer build's); PREFIX/sbin/op25b installed with
+			 * its lenses in PREFIX/share/op25b/lenses, whatever PREFIX it was built for. */
+			static const char *const rel[] = { "lenses", "../lenses", "../share/op25b/lenses", "../../lenses",
+							   "../../../lenses" };
 			for (unsigned i = 0; i < ELEMENTSOF(rel); i++) {
 				char probe[PATH_MAX + 64];
 				snprintf(buf, size, "%s/%s", exe, rel[i]);
