@@ -131,14 +131,18 @@ static int doveconf(int dfd, unsigned timeout, const char *name, char **out)
 	return dup_value(l, out);
 }
 
-/* Dovecot 2.4 (2.4.1 measured) shows ssl_server_cert_file inside "ssl_server { cert_file = ... }" and
- * answers "doveconf -h ssl_server_cert_file" with the empty default: read the block instead. */
-static int doveconf_ssl_server_cert(int dfd, unsigned timeout, char **out)
+/* Dovecot 2.4 (2.4.1 measured) shows ssl_server_cert_file and _key_file inside "ssl_server {
+ * cert_file = ... key_file = ... }" and answers "doveconf -h ssl_server_cert_file" with the empty
+ * default: read the block instead. WHAT is "cert" or "key". */
+static int doveconf_ssl_server_file(int dfd, unsigned timeout, const char *what, char **out)
 {
 	char *argv[] = { "doveconf", "-c", PROC_DIR "/dovecot.conf", "ssl_server", NULL };
-	static const char *const keys[] = { "cert_file = ", "ssl_server_cert_file = " };
-	_cleanup_free_ char *res = NULL;
+	_cleanup_free_ char *res = NULL, *block_key = strdup_printf("%s_file = ", what),
+			    *flat_key = strdup_printf("ssl_server_%s_file = ", what);
 	*out = NULL;
+	if (!block_key || !flat_key)
+		return -ENOMEM;
+	const char *const keys[] = { block_key, flat_key };
 	int r = spawn_run_timeout(argv, dfd, timeout, &res);
 	if (r < 0 || !res)
 		return r < 0 ? r : -ENOMEM;
@@ -162,10 +166,11 @@ static int read_dovecot(int dfd, unsigned timeout, struct verify_config *vc)
 		return 0;
 	if ((r = doveconf(dfd, timeout, "ssl_cert", &cert)) < 0 ||
 	    (!cert && (r = doveconf(dfd, timeout, "ssl_server_cert_file", &cert)) < 0) ||
-	    (!cert && (r = doveconf_ssl_server_cert(dfd, timeout, &cert)) < 0))
+	    (!cert && (r = doveconf_ssl_server_file(dfd, timeout, "cert", &cert)) < 0))
 		return r == -ENOENT ? 0 : r;
 	if ((r = doveconf(dfd, timeout, "ssl_key", &key)) < 0 ||
-	    (!key && (r = doveconf(dfd, timeout, "ssl_server_key_file", &key)) < 0))
+	    (!key && (r = doveconf(dfd, timeout, "ssl_server_key_file", &key)) < 0) ||
+	    (!key && (r = doveconf_ssl_server_file(dfd, timeout, "key", &key)) < 0))
 		return r == -ENOENT ? 0 : r;
 	if (key && (r = dup_value(key[0] == '<' ? key + 1 : key, &vc->dovecot_key)) < 0)
 		return r;
