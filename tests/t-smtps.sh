@@ -165,10 +165,12 @@ if [ -d "$REF" ]; then
 		run_tree "ref:$(basename "$m")" "$root"
 	done
 	for d in "$REF"/*10-ssl.conf; do
-		root=$(new_root debian12)
+		# A 2.4 file goes into a 2.4 tree (Debian 13's shape): beside Debian 12's conf.d, whose
+		# 2.3 settings (disable_plaintext_auth) Dovecot 2.4 refuses, doveconf could not check it.
+		case $d in *dovecot24*|*2.4*) root=$(new_root debian13)
+			cp "$REF/dovecot24-10-ssl-keys.try" "$root/etc/dovecot/conf.d/" 2>/dev/null;;
+		*) root=$(new_root debian12);; esac
 		cp "$d" "$root/etc/dovecot/conf.d/10-ssl.conf"
-		case $d in *dovecot24*|*2.4*) printf 'dovecot_config_version = 2.4.1\n!include conf.d/*.conf\n' > "$root/etc/dovecot/dovecot.conf"
-			cp "$REF/dovecot24-10-ssl-keys.try" "$root/etc/dovecot/conf.d/" 2>/dev/null;; esac
 		# The distro files point at their own dh/ca paths; only the ssl settings matter here.
 		sed -i '/^ssl_dh\|^ssl_client_ca\|^ssl_ca /d' "$root/etc/dovecot/conf.d/10-ssl.conf"
 		run_tree "ref:$(basename "$d")" "$root"
