@@ -18,10 +18,12 @@ CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -DOP25B_VERSION='"$(VERSION)"' -DO
 LDLIBS   += $(shell pkg-config --libs $(filter-out augeas libsystemd,$(PKGS))) -ldl
 B        ?= build
 
-# src/ is grouped by layer, top to bottom: cli (verbs, options), plan (Augeas trees, pure edits),
-# store (journal, atomic writes), system (units, firewall, postfix tools), net (TLS, SMTP), base.
+# src/ is grouped by layer, top to bottom: cli (verbs, options), facts (what is read from outside
+# before planning), plan (pure edits of parsed trees), store (journal, atomic writes, transactions),
+# system (units, firewall, postfix tools), conf (the files in memory: Augeas trees and their edits,
+# which plans make, the store records and the system checks), net (TLS, SMTP), base.
 # Headers are included by name; each layer's folder is on the quote include path.
-LAYERS   := cli plan store system net base
+LAYERS   := cli facts plan store system conf net base
 INCFLAGS := $(LAYERS:%=-iquote src/%)
 CPPFLAGS += $(INCFLAGS)
 SRCS  := $(sort $(wildcard $(LAYERS:%=src/%/*.c)))

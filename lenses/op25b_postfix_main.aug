@@ -33,7 +33,7 @@ About: Tree
 About: Limits
   Every line ends with a newline, and line ends are LF: op25b adds the one
   newline a file may lack and turns CRLF into LF before parsing, and undoes
-  both when writing (src/plan/aug.c).
+  both when writing (src/conf/aug.c).
 
 About: Loading
   No autoload; op25b applies it to text (aug_text_store).

@@ -8,7 +8,7 @@
 #     the heap reused the block);
 #   - the shim dumps every writable mapping after main() returned, and the dump is grepped (a dump
 #     taken while postmap runs is the control: it holds the password).
-# Releases through code that is known not to wipe yet (read_file() in src/util.c reallocs at EOF;
+# Releases through code that is known not to wipe yet (read_file() in src/base/rootfs.c reallocs at EOF;
 # plan_map() in src/plan-submission.c gives the password to vasprintf and to Augeas) are reported
 # as "skip - KNOWN"; any other one fails. See the report of the issue for the fixes.
 . "$(dirname "$0")/lib/testlib.sh"
@@ -73,7 +73,7 @@ releases() {
 	done
 }
 
-# Known: released unwiped by read_file() (util.c: realloc at EOF) or inside plan_map()
+# Known: released unwiped by read_file() (rootfs.c: realloc at EOF) or inside plan_map()
 # (plan-submission.c: vasprintf and Augeas), or by aug_close() of the tree plan_map() used.
 # Also password_unchanged() (verb-apply.c), which builds "user:password" with vasprintf too.
 known_release() { case " $1 " in *" read_file "*|*" plan_map "*|*" password_unchanged "*|*" conf_set_done "*) return 0 ;; esac; return 1; }
@@ -100,7 +100,7 @@ nowhere() {
 	if [ -n "$unknown" ]; then
 		fail "$name: memory holding the password released without being wiped$unknown"
 	elif [ $known -gt 0 ]; then
-		skip "$name: KNOWN (reported): $known block(s) released unwiped by read_file() (util.c), plan_map() (plan-submission.c) or password_unchanged() (verb-apply.c): $(releases "$name" | sort | uniq -c | sort -rn | head -n 3 | sed 's/^ *//' | tr '\n' ';')"
+		skip "$name: KNOWN (reported): $known block(s) released unwiped by read_file() (rootfs.c), plan_map() (plan-submission.c) or password_unchanged() (verb-apply.c): $(releases "$name" | sort | uniq -c | sort -rn | head -n 3 | sed 's/^ *//' | tr '\n' ';')"
 	else
 		ok "$name: every block that held the password was wiped before it was released"
 	fi

@@ -391,6 +391,19 @@ int read_fd_all(int fd, size_t size_hint, char **data, size_t *len)
 	return 0;
 }
 
+int read_file(const char *path, bool nofollow, char **data, size_t *len)
+{
+	/* O_NONBLOCK: a FIFO must not hang us (it is refused below). */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return errno == ENXIO ? -ENOTREGULAR : -errno;
+	struct stat st;
+	int r = fd_verify_regular(fd, &st);
+	if (r < 0)
+		return r;
+	return read_fd_all(fd, (size_t)st.st_size, data, len);
+}
+
 int root_read_file(const char *root, const char *path, bool nofollow, char **data, size_t *len, struct stat *st)
 {
 	/* O_NONBLOCK: opening a FIFO does not wait for a writer; fstat then refuses it. */

@@ -59,6 +59,11 @@ int root_check_creatable(const char *root, const char *path, char **blocker);
 /* stat PATH beneath ROOT (NOFOLLOW: of a last symlink itself). */
 int root_stat(const char *root, const char *path, bool nofollow, struct stat *st);
 
+/* Read a whole regular file of THIS system (no symlink following on the last component when
+ * nofollow); under the root use root_read_file(). Sets *data (NUL-terminated, may contain NULs)
+ * and *len. -ENOENT when missing, -ENOTREGULAR for a FIFO, socket or device. */
+int read_file(const char *path, bool nofollow, char **data, size_t *len);
+
 /* Read the whole regular file PATH beneath ROOT, never blocking on a FIFO or device (O_NONBLOCK,
  * checked with fstat before the first read): -EISDIR, -ENOTREGULAR, -ENOENT, -ELOOP (NOFOLLOW and
  * a symlink). *DATA is NUL-terminated (may hold NULs); ST (may be NULL) gets the open file's stat. */

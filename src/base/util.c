@@ -1,6 +1,5 @@
 /* Messages, paths, whole-file reads and durable writes. */
 #include "util.h"
-#include "rootfs.h"
 
 #include <fcntl.h>
 #include <libgen.h>
@@ -74,19 +73,6 @@ char *path_under_root(const char *root, const char *path)
 	while (rl > 1 && root[rl - 1] == '/')
 		rl--;
 	return strdup_printf("%.*s%s%s", (int)rl, root, path[0] == '/' ? "" : "/", path);
-}
-
-int read_file(const char *path, bool nofollow, char **data, size_t *len)
-{
-	/* O_NONBLOCK: a FIFO must not hang us (it is refused below). */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
-	if (fd < 0)
-		return errno == ENXIO ? -ENOTREGULAR : -errno;
-	struct stat st;
-	int r = fd_verify_regular(fd, &st);
-	if (r < 0)
-		return r;
-	return read_fd_all(fd, (size_t)st.st_size, data, len);
 }
 
 void sha256_hex(const void *data, size_t len, char out[65])

@@ -58,11 +58,6 @@ char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
  * the root are opened with rootfs.h, never through this string. */
 char *path_under_root(const char *root, const char *path);
 
-/* Read a whole regular file of THIS system (no symlink following on the last component when
- * nofollow); under the root use root_read_file(). Sets *data (NUL-terminated, may contain NULs)
- * and *len. -ENOENT when missing, -ENOTREGULAR (rootfs.h) for a FIFO, socket or device. */
-int read_file(const char *path, bool nofollow, char **data, size_t *len);
-
 /* Lowercase hex SHA-256 of a buffer into out[65]. */
 void sha256_hex(const void *data, size_t len, char out[65]);
 

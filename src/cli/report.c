@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "firewall.h"
 #include "history.h"
+#include "rootfs.h"
 #include "txn.h"
 #include "util.h"
 

@@ -38,5 +38,5 @@ void usage(FILE *f);
  * every option the table marks HASH (those that shape the files), as 64 hex digits. */
 void request_hash(const struct request *r, char out[65]);
 
-/* The firewall step's part of the request (src/system/fwstep.h). */
+/* The firewall step's part of the request (src/store/fwstep.h). */
 void request_fw_ctx(const struct request *r, struct fw_ctx *c);

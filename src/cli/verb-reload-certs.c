@@ -11,7 +11,7 @@
 #include "tlsconn.h"
 #include "util.h"
 #include "verbs.h"
-#include "verify.h"
+#include "verify-config.h"
 
 #define CHECK_HOST "127.0.0.1"
 

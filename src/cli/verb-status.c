@@ -4,7 +4,7 @@
 #include "journal.h"
 #include "report.h"
 #include "rootfs.h"
-#include "verify.h"
+#include "verify-config.h"
 #include "util.h"
 #include "verbs.h"
 

@@ -5,7 +5,7 @@
 #include "report.h"
 #include "util.h"
 #include "verbs.h"
-#include "verify.h"
+#include "verify-config.h"
 
 #define DEFAULT_HOST "127.0.0.1"
 

@@ -378,3 +378,13 @@ void verify_submission(const struct target *o, const char *host, const struct ve
 	check_587(o, host, vc, out);
 	check_relay(o, vc, out);
 }
+
+void verify_config_free(struct verify_config *vc)
+{
+	char **strs[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog,
+			  &vc->dovecot_cert, &vc->smtpd_key, &vc->dovecot_key, &vc->relay_ca_file, &vc->relay_ca_path,
+			  &vc->tls_pin };
+	for (size_t i = 0; i < ELEMENTSOF(strs); i++)
+		free(*strs[i]);
+	*vc = (struct verify_config){ 0 };
+}

@@ -6,6 +6,7 @@
 
 #include "jobwait.h"
 #include "offline.h"
+#include "rootfs.h"
 #include "util.h"
 
 #define SD_DEST "org.freedesktop.systemd1"

@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 		}
 		aug_rm(a, "/t");
 		aug_rm(a, "/augeas/text");
-		/* An empty file is parsed as one empty line, as op25b does (src/plan/aug.c). */
+		/* An empty file is parsed as one empty line, as op25b does (src/conf/aug.c). */
 		if (!*text) {
 			free(text);
 			text = strdup("\n");

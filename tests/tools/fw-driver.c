@@ -16,6 +16,7 @@
 #include <getopt.h>
 
 #include "firewall.h"
+#include "rootfs.h"
 #include "settings.h"
 #include "util.h"
 

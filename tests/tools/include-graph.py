@@ -13,7 +13,7 @@ import os
 import re
 import sys
 
-LAYERS = ["cli", "facts", "plan", "store", "system", "net", "base"]  # top to bottom
+LAYERS = ["cli", "facts", "plan", "store", "system", "conf", "net", "base"]  # top to bottom
 
 
 def scan(src):

@@ -16,6 +16,7 @@
 #include "conffile.h"
 #include "plan.h"
 #include "postfix.h"
+#include "rootfs.h"
 #include "txn.h"
 #include "util.h"
 

@@ -6,7 +6,7 @@
 #include "spawn.h"
 #include "rootfs.h"
 #include "util.h"
-#include "verify.h"
+#include "verify-config.h"
 
 /* Output lines of a postconf/doveconf run, without their own complaints ("postconf: warning: ..."),
  * which spawn_run() mixes in. */
@@ -251,14 +251,4 @@ char *main_cf_value(const char *root, const char *postfix_dir, const char *key)
 		value = strndup(v, n); /* the last one wins, as in Postfix */
 	}
 	return value;
-}
-
-void verify_config_free(struct verify_config *vc)
-{
-	char **strs[] = { &vc->smtpd_cert, &vc->relayhost, &vc->mech_filter, &vc->tls_level, &vc->maillog,
-			  &vc->dovecot_cert, &vc->smtpd_key, &vc->dovecot_key, &vc->relay_ca_file, &vc->relay_ca_path,
-			  &vc->tls_pin };
-	for (size_t i = 0; i < ELEMENTSOF(strs); i++)
-		free(*strs[i]);
-	*vc = (struct verify_config){ 0 };
 }
