@@ -94,6 +94,32 @@ op reload-certs "${COMMON[@]}" --json
 check "reload-certs again: nothing to reload, units untouched" \
 	eval 'J "d[\"changed\"] is False and d[\"units\"] == []" && [ "$(ids)" = "$i1" ]'
 
+# --check: the record says the services have the pair in the files, but the ports serve another
+# certificate (a record restored from a backup, a server restarted by hand with other files):
+# without --check nothing is reloaded, with --check the mismatch is seen and fixed.
+renew 3 third.example.test
+python3 - "$S$LE/live/$D/fullchain.pem" "$S$LE/live/$D/privkey.pem" >"$SCRATCH/hash3" <<'EOF2'
+import hashlib, struct, sys
+h = hashlib.sha256()
+for p in sys.argv[1:]:
+    b = open(p, "rb").read(); h.update(struct.pack("=Q", len(b)) + b)
+print(h.hexdigest())
+EOF2
+printf 'postfix %s\ndovecot %s\n' "$(cat "$SCRATCH/hash3")" "$(cat "$SCRATCH/hash3")" >"$S/run/op25b/state/certs"
+i2=$(ids)
+op reload-certs "${COMMON[@]}" --json
+check "reload-certs (record says pair 3 is served): nothing reloaded, 465 still serves the second certificate" \
+	eval 'J "d[\"changed\"] is False and d[\"units\"] == []" && [ "$(ids)" = "$i2" ] && [ "$(served_cn 465)" = new.example.test ]'
+op reload-certs --check "${COMMON[@]}" --json
+sed 's/^/#   /' "$SCRATCH/err"
+check "reload-certs --check: the ports serve another certificate than the files: both reloaded" \
+	J 'd["exit"] == 0 and d["changed"] is True and len(d["units"]) == 2 and all(s["reload"] and s["served_sha256"] for s in d["services"].values())'
+check "reload-certs --check: 465 and 993 now serve the third certificate" \
+	test "$(served_cn 465):$(served_cn 993)" = "third.example.test:third.example.test"
+op reload-certs --check "${COMMON[@]}" --json
+check "reload-certs --check again: ports and files agree, nothing reloaded" \
+	J 'd["changed"] is False and d["units"] == [] and not any(s["reload"] for s in d["services"].values())'
+
 op log "${COMMON[@]}"
 check "log lists the reload-certs run" grep -q 'reload-certs' "$OUT"
 
@@ -126,7 +152,7 @@ EOF2
 	check "ansible (online): state=absent: changed=1" changed_is 1
 	aplay present
 	check "ansible (online): state=present again: changed=1" bash -c "grep -qE '^localhost +: ok=1 +changed=1 ' '$OUT'"
-	check "ansible (online): 465 serves the certificate again" test "$(served_cn 465)" = "new.example.test"
+	check "ansible (online): 465 serves the certificate again" test "$(served_cn 465)" = "third.example.test"
 else
 	skip "ansible (online): ansible-core is not installed"
 fi
