@@ -1,6 +1,7 @@
 /* firewalld over D-Bus (never bus-activated): detection, zones and services (firewall.h). */
 #include "firewall.h"
 
+#include "bus.h"
 #include "firewall-internal.h"
 #include "offline.h"
 #include "util.h"
@@ -18,22 +19,11 @@
 static int fw_callv(struct fw_bus *b, const char *dest, const char *path, const char *iface,
 		    const char *member, sd_bus_error *e, sd_bus_message **reply, const char *types, ...)
 {
-	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL;
-	int r = sym_sd_bus_message_new_method_call(b->bus, &m, dest, path, iface, member);
-	if (r < 0)
-		return r;
-	r = sym_sd_bus_message_set_auto_start(m, 0);
-	if (r < 0)
-		return r;
-	if (types) {
-		va_list ap;
-		va_start(ap, types);
-		r = sym_sd_bus_message_appendv(m, types, ap);
-		va_end(ap);
-		if (r < 0)
-			return r;
-	}
-	return sym_sd_bus_call(b->bus, m, b->timeout_usec, e, reply);
+	va_list ap;
+	va_start(ap, types);
+	int r = bus_callv(b->bus, dest, path, iface, member, b->timeout_usec, BUS_NO_AUTO_START, e, reply, types, ap);
+	va_end(ap);
+	return r;
 }
 
 /* firewalld reports errors as org.fedoraproject.FirewallD1.Exception "CODE: detail". */
@@ -56,7 +46,7 @@ static int fw_error(int r, const sd_bus_error *e, const char *what)
 			if (fw_error_is(e, map[i].code))
 				r = map[i].err;
 	}
-	return log_err(r, "firewalld: %s: %s", what, e && e->message ? e->message : strerror(-r));
+	return log_err(r, "firewalld: %s: %s", what, bus_error_text(e, r));
 }
 
 /* 1 and *ret when firewalld owns its name on the system bus; 0 when it does not or the bus is
@@ -84,7 +74,7 @@ static int fw_bus_connect(const struct fw_ctx *c, struct fw_bus *ret)
 	if (r >= 0)
 		r = sym_sd_bus_message_read(reply, "b", &has);
 	if (r < 0) {
-		log_debug("system bus: NameHasOwner(%s): %s", FW_NAME, e.message ? e.message : strerror(-r));
+		log_debug("system bus: NameHasOwner(%s): %s", FW_NAME, bus_error_text(&e, r));
 		return 0;
 	}
 	if (!has)

@@ -1,13 +1,9 @@
 /* A waiter for systemd jobs (see jobwait.h). */
 #include "jobwait.h"
 
+#include "bus.h"
+#include "systemd-bus.h"
 #include "util.h"
-
-#define SD_DEST "org.freedesktop.systemd1"
-#define SD_PATH "/org/freedesktop/systemd1"
-#define SD_MANAGER "org.freedesktop.systemd1.Manager"
-/* Subscribe is answered at once by a live manager. */
-#define SUBSCRIBE_TIMEOUT_USEC (5 * 1000000ull)
 
 struct job {
 	char *path;
@@ -47,7 +43,6 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 int job_waiter_new(sd_bus *bus, struct job_waiter **ret)
 {
 	_cleanup_(sym_sd_bus_error_freep) sd_bus_error err = SD_BUS_ERROR_NULL;
-	_cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL;
 	int r;
 
 	*ret = NULL;
@@ -64,13 +59,10 @@ int job_waiter_new(sd_bus *bus, struct job_waiter **ret)
 		return log_err(r, "cannot watch systemd's jobs: %s", strerror(-r));
 	}
 	/* systemd only emits Manager signals while a client is subscribed. */
-	r = sym_sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe");
-	if (r >= 0)
-		r = sym_sd_bus_call(bus, m, SUBSCRIBE_TIMEOUT_USEC, &err, NULL);
+	r = bus_call(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", SD_CALL_TIMEOUT_USEC, 0, &err, NULL, NULL);
 	if (r < 0 && !sym_sd_bus_error_has_name(&err, "org.freedesktop.systemd1.AlreadySubscribed")) {
 		job_waiter_free(w);
-		return log_err(r, "cannot subscribe to systemd's signals: %s",
-			       err.message ? err.message : strerror(-r));
+		return log_err(r, "cannot subscribe to systemd's signals: %s", bus_error_text(&err, r));
 	}
 	*ret = w;
 	return 0;
