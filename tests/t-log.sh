@@ -40,6 +40,20 @@ printf 'garbage\n' >> "$root/var/lib/op25b/history"
 "$OP25B" log --root="$root" >"$OUT" 2>&1; rc=$?
 check "log: a broken line is skipped with FILE:LINE" bash -c "[ $rc = 0 ] && grep -q 'history:4: not a history record' '$OUT'"
 
+# The options come from the option table (src/cli/option-table.h), not from a list of their own:
+# every option given, on the command line or in the file, in the table's order (those that shape
+# the files first); --origin and --timeout were missing while the list named them one by one.
+root2=$(new_root debian12)
+printf 'cert = %s\nkey = %s\nno_restart = yes\n' "$CERT" "$KEY" >"$SCRATCH/op25b.conf"
+"$OP25B" apply -q --mode=smtps --root="$root2" --config="$SCRATCH/op25b.conf" --origin=rpm --timeout=30 --no-firewall
+"$OP25B" log --root="$root2" >"$OUT" 2>&1
+sed 's/^/#   /' "$OUT"
+check "log: every option given, the file's too, in the option table's order" grep -qxF -- \
+	"  options: --cert=$CERT --key=$KEY --root=$root2 --config=$SCRATCH/op25b.conf --no-restart --no-firewall --origin=rpm --timeout=30" "$OUT"
+"$OP25B" log --root="$root2" --json >"$OUT" 2>/dev/null
+check "log --json: a number option is a number, a flag true, a default (postfix-dir) absent" \
+	J 'd["entries"][0]["options"]["timeout"] == 30 and d["entries"][0]["options"]["no-restart"] is True and "postfix-dir" not in d["entries"][0]["options"] and "mode" not in d["entries"][0]["options"]'
+
 # ---- the systemd journal: a real journald inside the harness ----
 SYSD=$TOP/tests/lib/sysd.sh S=$SCRATCH/sysd started=0
 if [ "$(id -u)" != 0 ]; then skip "journal record: not root"; finish; exit; fi

@@ -8,19 +8,6 @@
 #include "util.h"
 #include "verbs.h"
 
-static const struct {
-	const char *name;
-	int (*run)(const struct request *o);
-} verb_table[] = {
-	{ "apply", verb_apply },
-	{ "revert", verb_revert },
-	{ "status", verb_status },
-	{ "probe", verb_probe },
-	{ "verify", verb_verify },
-	{ "log", verb_log },
-	{ "reload-certs", verb_reload_certs },
-};
-
 int main(int argc, char **argv)
 {
 	struct request o = { 0 };
@@ -47,10 +34,7 @@ int main(int argc, char **argv)
 	}
 	/* What a killed run left in /tmp goes now, not only when a later run needs a scratch dir. */
 	scratch_clean_stale();
-	r = EXIT_USAGE;
-	for (unsigned i = 0; i < ELEMENTSOF(verb_table); i++)
-		if (streq(o.verb, verb_table[i].name))
-			r = verb_table[i].run(&o);
+	r = verb_find(o.verb)->run(&o); /* request_parse() found it */
 	if (o.json)
 		close(o.json_fd);
 	request_free(&o);

@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "firewall.h"
 #include "history.h"
+#include "option-check.h"
 #include "rootfs.h"
 #include "txn.h"
 #include "util.h"
@@ -185,28 +186,28 @@ void report_diff(struct report *r, const struct conf_set *s)
 
 /* The options of the run as the history keeps them, named as on the command line: paths and
  * names, never a secret (of the relay password only where it came from). */
+/* "options": the options given (on the command line or in the file; not the defaults), as on the
+ * command line and in the table's order (src/cli/option-table.h): first those that shape the
+ * files (HASH), then those that say how the run went. No option holds a secret (a password is read
+ * from a file or standard input, and only that is named). The mode is "modes"; --json says how
+ * the run printed, not what it did. */
 static json_t *options_json(const struct request *o)
 {
 	json_t *x = json_object();
-	const struct { const char *key, *value; } v[] = {
-		{ "domain", o->tls.domain }, { "cert", o->tls.cert }, { "key", o->tls.key }, { "relayhost", o->relay.host },
-		{ "relay-user", o->relay.user }, { "mechanisms", o->relay.mechanisms }, { "password-map", o->relay.password_map },
-		{ "relay-password-file", o->relay.password_file }, { "zone", o->zone }, { "config", o->config },
-		{ "postfix-dir", streq(o->target.postfix_dir, "/etc/postfix") ? NULL : o->target.postfix_dir },
-		{ "dovecot-dir", streq(o->target.dovecot_dir, "/etc/dovecot") ? NULL : o->target.dovecot_dir },
-	};
-	for (size_t i = 0; x && i < ELEMENTSOF(v); i++)
-		if (v[i].value && js_set_str(x, v[i].key, v[i].value) < 0)
-			goto fail;
-	if (x && ((o->relay.password_stdin && js_set_bool(x, "relay-password-stdin", true) < 0) ||
-		  (o->no_restart && js_set_bool(x, "no-restart", true) < 0) ||
-		  (o->no_firewall && js_set_bool(x, "no-firewall", true) < 0) ||
-		  (o->target.root_given && js_set_str(x, "root", o->target.root) < 0)))
-		goto fail;
+	for (int hash = 1; x && hash >= 0; hash--)
+		for (unsigned i = 0; i < N_OPTS; i++) {
+			const char *value;
+			unsigned num;
+			if (opt_defs[i].hash != hash || i == OPT_MODE || i == OPT_JSON ||
+			    !request_option(o, (enum opt_id)i, &value, &num))
+				continue;
+			json_t *v = value ? js_string(value) : opt_defs[i].kind == K_FLAG ? json_true() : json_integer(num);
+			if (js_set(x, opt_defs[i].name, v) < 0) {
+				json_decref(x);
+				return NULL;
+			}
+		}
 	return x;
-fail:
-	json_decref(x);
-	return NULL;
 }
 
 /* A run that changed something, or failed trying, is recorded: the systemd journal (audit.c) and

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "option-check.h"
 #include "util.h"
+#include "verbs.h"
 
 /* Where each option lands in struct request. */
 #define NOFIELD nofield
@@ -38,36 +39,15 @@ static bool is_string_kind(enum opt_kind k)
 		 k == K_TIMEOUT);
 }
 
-static const char *const verbs[] = { "apply", "revert", "status", "probe", "verify", "log", "reload-certs" };
-
-/* The usage lines, each with the verbs it is about. */
-static const struct {
-	unsigned verbs;
-	const char *text;
-} usage_lines[] = {
-	{ V_APPLY, "  op25b apply --mode=smtps (--domain=NAME | --cert=FILE --key=FILE) [OPTIONS]\n"
-		   "  op25b apply --mode=submission --relayhost=HOST[:PORT] --relay-user=NAME\n"
-		   "              (--relay-password-file=FILE | --relay-password-stdin)\n"
-		   "              [--relay-tls=secure|fingerprint|encrypt] [--mechanisms=auto|LIST]\n"
-		   "              [--password-map=PATH] [--cert/--key | --domain] [OPTIONS]\n" },
-	{ V_REVERT, "  op25b revert [--mode=MODE] [OPTIONS]   undo what op25b applied (all modes by default)\n" },
-	{ V_STATUS, "  op25b status [--json] [OPTIONS]        what is applied, and whether files still match\n" },
-	{ V_PROBE, "  op25b probe HOST[:PORT] [--json]       banner, EHLO, STARTTLS, AUTH before/after TLS\n" },
-	{ V_VERIFY, "  op25b verify [--host=ADDR] [--json]    check over the network what was applied\n"
-		    "  op25b verify --send-test=ADDR --user=NAME (--password-file=FILE | --password-stdin)\n"
-		    "                                         also submit a test message on 587 and follow it\n" },
-	{ V_LOG, "  op25b log [--json] [OPTIONS]           the runs that changed something, and their options\n" },
-	{ V_RELOAD_CERTS, "  op25b reload-certs [--check] [OPTIONS]  after a renewal: reload what serves a changed certificate\n" },
-	{ V_ALL, "  op25b help [VERB]                      this help, or one verb's (also: op25b VERB --help)\n" },
-};
-
 /* The whole help (VERB_BIT V_ALL), or one verb's: its usage and its options only. */
 static void usage_for(FILE *f, unsigned verb_bit)
 {
 	fputs("Usage:\n", f);
-	for (size_t i = 0; i < ELEMENTSOF(usage_lines); i++)
-		if (verb_bit == V_ALL || usage_lines[i].verbs == verb_bit)
-			fputs(usage_lines[i].text, f);
+	for (size_t i = 0; i < verb_count; i++)
+		if (verb_bit == V_ALL || verb_table[i].bit == verb_bit)
+			fputs(verb_table[i].usage, f);
+	if (verb_bit == V_ALL)
+		fputs("  op25b help [VERB]                      this help, or one verb's (also: op25b VERB --help)\n", f);
 	fputs(verb_bit == V_ALL ? "\nMake a mail server work behind an ISP that blocks outbound port 25.\n\n"
 				"Options:\n" : "\nOptions:\n", f);
 	for (unsigned i = 0; i < N_OPTS; i++) {
@@ -90,10 +70,19 @@ void usage(FILE *f)
 
 static unsigned verb_bit_of(const char *name)
 {
-	for (unsigned i = 0; i < ELEMENTSOF(verbs); i++)
-		if (streq(name, verbs[i]))
-			return 1u << i;
-	return 0;
+	const struct verb *v = verb_find(name);
+	return v ? v->bit : 0;
+}
+
+/* "apply, revert, ... or reload-certs", in BUF. */
+static const char *verb_names(char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < verb_count && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", i == 0 ? "" : i + 1 < verb_count ? ", " : " or ",
+				      verb_table[i].name);
+	return buf;
 }
 
 /* Where the verb is: the first argument that is neither an option nor the value of one (options
@@ -121,6 +110,7 @@ static int verb_index(int argc, char **argv)
  * last value, as getopt users expect. */
 static int store(struct request *r, enum opt_id id, const char *value)
 {
+	r->given[id] = true;
 	switch (opt_defs[id].kind) {
 	case K_FLAG:
 		*FIELD(r, id, bool) = value ? opt_bool(value) == 1 : true;
@@ -234,7 +224,7 @@ static int merge(struct request *r, const char *path, struct config_values *c)
 			}
 			if (k == K_FLAG) { /* the command line can only say yes: "no" in the file never undoes it */
 				if (opt_bool(c->value[id]) == 1)
-					*FIELD(r, id, bool) = true;
+					*FIELD(r, id, bool) = r->given[id] = true;
 				continue;
 			}
 			if (is_set(r, id)) {
@@ -289,7 +279,7 @@ static int check_relay(const struct request *r)
 	return 0;
 }
 
-static int validate(struct request *r, const bool given[N_OPTS])
+static int validate(struct request *r, const bool on_cli[N_OPTS])
 {
 	struct target *t = &r->target;
 	bool apply = r->verb_bit == V_APPLY, revert = r->verb_bit == V_REVERT;
@@ -342,7 +332,7 @@ static int validate(struct request *r, const bool given[N_OPTS])
 
 	/* What the rules above did not name: an option the table does not give this verb. */
 	for (unsigned i = 0; i < N_OPTS; i++)
-		if (given[i] && !(opt_defs[i].verbs & r->verb_bit))
+		if (on_cli[i] && !(opt_defs[i].verbs & r->verb_bit))
 			return log_err(-EINVAL, "%s: --%s is not an option of this verb", r->verb, opt_defs[i].name);
 
 	if (r->verb_bit == V_PROBE) {
@@ -390,7 +380,7 @@ static int parse(int argc, char **argv, struct request *r, bool *exit_now)
 {
 	struct option longs[N_OPTS + 1];
 	char shorts[2 * N_OPTS + 2];
-	bool given[N_OPTS] = { 0 };
+	bool on_cli[N_OPTS] = { 0 };
 	int e;
 
 	/* The verb goes first, whatever came before it; `help [VERB]` is --help. */
@@ -424,15 +414,14 @@ static int parse(int argc, char **argv, struct request *r, bool *exit_now)
 	}
 	if (argc < 2 || argv[1][0] == '-') {
 		usage(stderr);
-		return log_err(-EINVAL, "a verb is required: apply, revert, status, probe, verify, log or reload-certs");
+		char names[160];
+		return log_err(-EINVAL, "a verb is required: %s", verb_names(names, sizeof(names)));
 	}
-	for (unsigned i = 0; i < ELEMENTSOF(verbs); i++)
-		if (streq(argv[1], verbs[i])) {
-			r->verb = verbs[i];
-			r->verb_bit = 1u << i;
-		}
-	if (!r->verb)
+	const struct verb *v = verb_find(argv[1]);
+	if (!v)
 		return log_err(-EINVAL, "unknown verb '%s' (try --help)", argv[1]);
+	r->verb = v->name;
+	r->verb_bit = v->bit;
 
 	getopt_tables(longs, shorts);
 	optind = 2;
@@ -448,7 +437,7 @@ static int parse(int argc, char **argv, struct request *r, bool *exit_now)
 			return e;
 		if ((e = store(r, (enum opt_id)id, optarg)) < 0)
 			return e;
-		given[id] = true;
+		on_cli[id] = true;
 		if (id == OPT_ROOT)
 			r->target.root_given = true;
 	}
@@ -461,7 +450,7 @@ static int parse(int argc, char **argv, struct request *r, bool *exit_now)
 		if ((e = config_read(r->config, &cv)) < 0 || (e = merge(r, r->config, &cv)) < 0)
 			return e;
 	}
-	return validate(r, given);
+	return validate(r, on_cli);
 }
 
 int request_parse(int argc, char **argv, struct request *r, bool *exit_now)
@@ -493,6 +482,25 @@ void request_hash(const struct request *r, char out[65])
 		s = n;
 	}
 	sha256_hex(s ? s : "", s ? strlen(s) : 0, out);
+}
+
+bool request_option(const struct request *r, enum opt_id id, const char **value, unsigned *num)
+{
+	*value = NULL;
+	*num = 0;
+	if (!r->given[id] || !is_set(r, id))
+		return false;
+	switch (opt_defs[id].kind) {
+	case K_FLAG:
+		return true;
+	case K_MODE:
+	case K_TIMEOUT:
+		*num = *FIELD(r, id, unsigned);
+		return true;
+	default:
+		*value = *FIELD(r, id, char *);
+		return true;
+	}
 }
 
 void request_fw_ctx(const struct request *r, struct fw_ctx *c)

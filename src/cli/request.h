@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "firewall.h"
+#include "option-table.h"
 #include "settings.h"
 
 struct request {
@@ -26,6 +27,7 @@ struct request {
 	char nofield;                /* the table's NOFIELD: options that set no member (-q, -h, ...) */
 	char **args;                 /* positional arguments after the verb (probe HOST[:PORT]) */
 	int nargs;
+	bool given[N_OPTS];          /* set on the command line or by the file, not by a default */
 };
 
 /* Parse argv and the --config file into R and check the result. Returns 0, or an exit status
@@ -37,6 +39,11 @@ void usage(FILE *f);
 /* What identifies "the same mode with the same options" for apply's fast path: the mode and
  * every option the table marks HASH (those that shape the files), as 64 hex digits. */
 void request_hash(const struct request *r, char out[65]);
+
+/* Option ID as it was given (on the command line or in the file; a default the rules filled in
+ * is not given): false when it was not; else *VALUE is its text, or NULL for a flag (given: on)
+ * or a number (*NUM). */
+bool request_option(const struct request *r, enum opt_id id, const char **value, unsigned *num);
 
 /* The firewall step's part of the request (src/store/fwstep.h). */
 void request_fw_ctx(const struct request *r, struct fw_ctx *c);

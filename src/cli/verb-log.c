@@ -32,6 +32,8 @@ static void print_entry(const json_t *e)
 		printf("%s--%s", first ? "  options: " : " ", key);
 		if (json_is_string(v))
 			printf("=%s", json_string_value(v));
+		else if (json_is_integer(v))
+			printf("=%lld", json_integer_value(v));
 		first = false;
 	}
 	if (!first)
