@@ -3,11 +3,12 @@
 #include "cert.h"
 #include "certseen.h"
 #include "conffile.h"
+#include "facts.h"
 #include "fastpath.h"
 #include "fwstep.h"
 #include "journal.h"
 #include "plan.h"
-#include "postfix.h"
+#include "postfix-read.h"
 #include "report.h"
 #include "restart.h"
 #include "txn.h"
@@ -70,19 +71,38 @@ static bool changed_under(const struct conf_set *s, const char *dir)
 	return false;
 }
 
-static int plan(struct conf_set *s, const struct request *o, const struct tls_paths *tls)
+/* The fast path (src/store/fastpath.h): 1 when applying again would change nothing. The password
+ * is read (once, into F) only when everything else holds; from stdin it is not (it can be read
+ * once: the full run needs it). */
+static int already_applied(const struct request *o, const struct tls_paths *tls, const char *oh,
+			   const struct tx_steps *want, const struct journal *j, struct plan_facts *f, time_t *not_after)
+{
+	bool same = false;
+	int r = fastpath_already_applied(&o->target, o->modes, &o->relay, tls, oh, want, j, not_after);
+	if (r <= 0 || !(o->modes & MODE_SUBMISSION))
+		return r;
+	if (o->relay.password_file && ((r = facts_secret(&o->target, &o->relay, f)) < 0 ||
+				       (r = fastpath_password_holds(&o->target, &o->relay, &f->relay.password, &same)) < 0))
+		return r;
+	if (!same)
+		*not_after = 0;
+	return same;
+}
+
+/* The files parsed, the facts gathered (src/facts/facts.h), then the mode's plan, which only edits
+ * the trees. */
+static int plan(struct conf_set *s, const struct request *o, const struct tls_paths *tls, struct plan_facts *f)
 {
 	int r;
+	if (o->modes != MODE_SMTPS && o->modes != MODE_SUBMISSION)
+		return log_err(-EINVAL, "--mode=%s: not available yet", mode_name(o->modes));
+	/* Both modes read compiled defaults of Postfix: that postconf runs while the files are parsed. */
+	postfix_defaults_prefetch(s);
 	if (o->tls.domain && (r = plan_certbot_hook(s, &o->target)) < 0)
 		return r;
-	switch (o->modes) {
-	case MODE_SMTPS:
-		return plan_smtps(s, &o->target, tls);
-	case MODE_SUBMISSION:
-		return plan_submission(s, &o->target, &o->relay, tls);
-	default:
-		return log_err(-EINVAL, "--mode=%s: not available yet", mode_name(o->modes));
-	}
+	if ((r = facts_gather(s, &o->target, o->modes, &o->relay, f)) < 0)
+		return r;
+	return o->modes == MODE_SMTPS ? plan_smtps(s, &o->target, tls, f) : plan_submission(s, &o->target, &o->relay, tls, f);
 }
 
 static int apply(const struct request *o, struct report *rep)
@@ -90,6 +110,7 @@ static int apply(const struct request *o, struct report *rep)
 	_cleanup_(tls_paths_free) struct tls_paths tls = { 0 };
 	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
 	_cleanup_(conf_set_done) struct conf_set s = { .root = o->target.root, .postfix_dir = o->target.postfix_dir, .state_dir = o->target.state_dir };
+	_cleanup_(facts_done) struct plan_facts facts = { 0 };
 	_cleanup_(fw_report_done) struct fw_report fw = { 0 };
 	struct restart_report units = { 0 };
 	struct tx *t = NULL;
@@ -115,7 +136,7 @@ static int apply(const struct request *o, struct report *rep)
 				       j.txs[i].dir);
 	/* What this run asks besides the files: a later run asking no more has nothing to do. */
 	struct tx_steps want = { .restarted = !o->no_restart, .firewall = !o->no_firewall, .zone = o->zone };
-	if ((r = fastpath_already_applied(&o->target, o->modes, &o->relay, &tls, oh, &want, &j, &not_after)) < 0)
+	if ((r = already_applied(o, &tls, oh, &want, &j, &facts, &not_after)) < 0)
 		return exit_status_of(r);
 	/* On the fast path the certificate's bytes are the ones checked before: parsing them again
 	 * (OpenSSL's decoders, ~2 ms) could only find that the date has passed. */
@@ -127,9 +148,7 @@ static int apply(const struct request *o, struct report *rep)
 		return EXIT_DONE;
 	}
 
-	/* Both modes read compiled defaults of Postfix: that postconf runs while the files are parsed. */
-	postfix_defaults_prefetch(&s);
-	if ((r = plan(&s, o, &tls)) < 0)
+	if ((r = plan(&s, o, &tls, &facts)) < 0)
 		return exit_status_of(r);
 	for (size_t i = 0; i < s.n; i++)
 		if ((r = conf_render(&s, s.files[i])) < 0)

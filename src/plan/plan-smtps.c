@@ -149,15 +149,13 @@ static int plan_master_cf(struct conf_set *s, struct conf_file *m, const struct 
 	return plan_tls_stanza(s, m, rel, tls);
 }
 
-int plan_smtps(struct conf_set *s, const struct target *o, const struct tls_paths *tls)
+int plan_smtps(struct conf_set *s, const struct target *o, const struct tls_paths *tls, const struct plan_facts *f)
 {
-	struct conf_file *main_cf, *master_cf;
 	bool dovecot;
 	int r;
 
-	if ((r = postfix_open(s, o->postfix_dir, &main_cf, &master_cf)) < 0)
+	if ((r = plan_tls_server(s, f->main_cf, tls)) < 0 || (r = plan_master_cf(s, f->master_cf, tls)) < 0)
 		return r;
-	if ((r = plan_tls_server(s, main_cf, tls)) < 0 || (r = plan_master_cf(s, master_cf, tls)) < 0)
-		return r;
-	return dovecot_plan_ssl(s, o->dovecot_dir, tls->cert, tls->key, &dovecot) ?: plan_sasl_wiring(s, o, main_cf);
+	return dovecot_plan_ssl(s, o->dovecot_dir, tls->cert, tls->key, &dovecot) ?:
+	       plan_sasl_wiring(s, o, f->main_cf, &f->sasl);
 }

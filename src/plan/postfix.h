@@ -19,18 +19,6 @@ struct master_opt {
 /* Set main.cf KEY to VALUE: the effective (last) entry and any earlier duplicates, or append it. */
 int main_cf_set(struct conf_set *s, struct conf_file *m, const char *key, const char *value);
 
-/* A Postfix parameter's value: main.cf's own when it needs no expansion, else Postfix's answer
- * (postconf -c DIR -h when main.cf sets it with "$name" references; postconf -d -h, the compiled
- * default, when main.cf does not set it: -d never waits for a young main.cf; one run answers for
- * all the keys op25b reads, and S keeps the answer). */
-/* Start the postconf run postfix_param() may need for compiled defaults (~6 ms) in the background,
- * so that it overlaps with the parsing. Its answer is taken on first use, or it is stopped with S. */
-void postfix_defaults_prefetch(struct conf_set *s);
-
-int postfix_param(struct conf_set *s, const char *postfix_dir, struct conf_file *main_cf, const char *key, char **out);
-
-int postfix_open(struct conf_set *s, const char *postfix_dir, struct conf_file **main_cf, struct conf_file **master_cf);
-
 /* Find the inet service for the ports NAMES stand for, by name, port number or host:port
  * ("submissions", "465", "127.0.0.1:smtps", "[::1]:465"), preferring an active one to a
  * commented-out one. *rel is its path in the tree ("smtps[1]"), NULL when there is none. */

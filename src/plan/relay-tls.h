@@ -1,11 +1,10 @@
 /* --relay-tls=secure|fingerprint|encrypt: how the ISP relay proves who it is before Postfix gives it
  * the password (smtp_tls_security_level and the keys that go with it), checked by op25b itself
- * before anything is written. */
+ * before anything is written (relay_tls_check(), src/facts/relay-check.c). */
 #pragma once
 #include <stdbool.h>
 
 #include "conffile.h"
-#include "hostport.h"
 #include "settings.h"
 
 struct relay_tls {
@@ -16,13 +15,6 @@ struct relay_tls {
 	char *offered;            /* NEED_MECHS: what the relay offers inside TLS, "PLAIN,LOGIN" */
 };
 
-/* Check the relay HP as O->tls (--relay-tls) asks, with MAIN_CF as it is: secure needs a name and CAs (the
- * ones main.cf names, else the distribution's bundle under the root), and a certificate that
- * verifies with them (-EPERM after a message that says what failed and the two ways forward);
- * fingerprint learns the key to pin. The relay is probed when NEED_MECHS (--mechanisms=auto) or
- * for fingerprint; secure with a given list of mechanisms does not connect and says so. */
-int relay_tls_check(struct conf_set *s, struct conf_file *main_cf, const struct target *tg,
-		    const struct relay_settings *o, const struct hostport *hp, bool need_mechs, struct relay_tls *t);
 /* The main.cf keys of T. */
 int relay_tls_set(struct conf_set *s, struct conf_file *main_cf, const struct relay_tls *t);
 void relay_tls_done(struct relay_tls *t);

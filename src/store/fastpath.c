@@ -7,8 +7,7 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
-#include "hostport.h"
-#include "secret.h"
+#include "relay-map.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -179,16 +178,10 @@ static int config_state(const char *root, const char *state_dir, const char *con
 	return r;
 }
 
-/* The map a submission run writes. */
-static char *map_path(const struct target *t, const struct relay_settings *o)
-{
-	return o->password_map ? strdup(o->password_map) : strdup_printf("%s/ispinfo", t->postfix_dir);
-}
-
 int fastpath_state(const struct target *t, unsigned modes, const struct relay_settings *o, const struct tls_paths *tls,
 		   char out[65])
 {
-	_cleanup_free_ char *map = (modes & MODE_SUBMISSION) ? map_path(t, o) : NULL;
+	_cleanup_free_ char *map = (modes & MODE_SUBMISSION) ? relay_map_path(t, o) : NULL;
 	if ((modes & MODE_SUBMISSION) && !map)
 		return -ENOMEM;
 	/* The certificate and key too: same bytes, same verdict from cert_check() but for the date. */
@@ -203,73 +196,32 @@ int fastpath_state(const struct target *t, unsigned modes, const struct relay_se
 	return config_state(t->root, t->state_dir, paths, out);
 }
 
-/* Would the map be left as it is: one record for KEY, whose value is VALUE, read the way
- * postmap reads it ("KEY<blanks>VALUE", blank and '#' lines skipped)? */
-static bool map_holds(const char *text, size_t len, const char *key, const char *user, const struct secret *pw)
+int fastpath_password_holds(const struct target *t, const struct relay_settings *o, const struct secret *pw,
+			   bool *same)
 {
-	size_t nkey = strlen(key), nuser = strlen(user), nval = nuser + 1 + pw->len;
-	unsigned found = 0;
-	bool same = false;
-	for (const char *l = text, *end = text + len; l < end;) {
-		const char *nl = memchr(l, '\n', (size_t)(end - l));
-		if (!nl)
-			return false; /* the lens wants every line ended */
-		const char *p = l;
-		while (p < nl && (*p == ' ' || *p == '\t'))
-			p++;
-		if (p < nl && *p != '#') {
-			if (p != l)
-				return false; /* an indented record: the lens cannot read it */
-			size_t k = strcspn(l, " \t\n");
-			const char *v = l + k;
-			while (v < nl && (*v == ' ' || *v == '\t'))
-				v++;
-			const char *ve = nl;
-			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-				ve--;
-			if (k == nkey && memcmp(l, key, k) == 0) {
-				found++;
-				same = (size_t)(ve - v) == nval && memcmp(v, user, nuser) == 0 && v[nuser] == ':' &&
-				       memcmp(v + nuser + 1, pw->data, pw->len) == 0 && v > l + k;
-			}
-		}
-		l = nl + 1;
-	}
-	return found == 1 && same;
-}
-
-/* The password given now is the one in the map (which the state digest shows is as op25b left it). */
-static int password_unchanged(const struct target *t, const struct relay_settings *o, bool *same)
-{
-	_cleanup_(secret_wipe) struct secret pw = { 0 };
 	struct hostport hp;
-	const char *why = NULL;
+	const char *why;
 	char key[HOSTPORT_FORMAT_MAX];
-	int r;
+	int r = 0;
 
 	*same = false;
-	if (!o->host || !o->user || hostport_parse(o->host, 587, &hp, &why) < 0 ||
-	    hostport_format(&hp, key, sizeof(key)) < 0)
+	if (!o->user || relay_key(o->host, &hp, key, &why) < 0)
 		return 0; /* the planning says what is wrong */
-	if (!o->password_file)
-		return 0; /* stdin can be read once: the full run needs it */
-	r = secret_from_file(t->root, o->password_file, &pw);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *map = map_path(t, o), *text = NULL;
+	_cleanup_free_ char *map = relay_map_path(t, o), *text = NULL;
 	size_t len = 0;
 	if (!map)
-		r = -ENOMEM;
-	else if (root_read_file(t->root, map, true, &text, &len, NULL) == 0) {
-		*same = map_holds(text, len, key, o->user, &pw);
+		return -ENOMEM;
+	if (root_read_file(t->root, map, true, &text, &len, NULL) == 0) {
+		r = relay_map_holds(text, len, key, o->user, pw, same);
 		explicit_bzero(text, len);
 	}
 	return r;
 }
 
 /* 1 when the newest transaction of this mode was made with the same options and nothing in the
- * configuration changed since it was written (nor, for submission, the password): applying again
- * would change nothing. 0 when that cannot be shown (the full run decides), or a negative errno. */
+ * configuration changed since it was written: applying again would change nothing (for
+ * submission, if the password is the same too: fastpath_password_holds()). 0 when that cannot be
+ * shown (the full run decides), or a negative errno. */
 int fastpath_already_applied(const struct target *target, unsigned modes, const struct relay_settings *o,
 			     const struct tls_paths *tls, const char *opts_hash, const struct tx_steps *want,
 			     const struct journal *j, time_t *cert_not_after)
@@ -302,12 +254,6 @@ int fastpath_already_applied(const struct target *target, unsigned modes, const 
 	/* ... and nothing else the planning reads has changed since. */
 	if (fastpath_state(target, modes, o, tls, st) < 0 || !streq(st, t->state_hash))
 		return 0;
-	if (modes & MODE_SUBMISSION) {
-		bool same;
-		int r = password_unchanged(target, o, &same);
-		if (r < 0 || !same)
-			return r;
-	}
 	*cert_not_after = t->cert_not_after;
 	return 1;
 }

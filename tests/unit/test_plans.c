@@ -3,6 +3,11 @@
  * `op25b apply --dry-run` is held to (tests/golden/, checked by t-smtps.sh and t-submission.sh;
  * the lines before the diff are what the run said, not the plan's diff). Golden files that only this test
  * holds are under tests/unit/golden/; UPDATE_GOLDEN=1 writes them from the current code.
+ * The facts are gathered by facts_gather() with what would come from outside the tree given: Postfix's
+ * compiled defaults as `postconf -d` answers them (no postconf runs), --mechanisms given with
+ * --relay-tls=secure (no probe). Then plans with facts made by hand: the same diff from facts alone
+ * (the plan reads nothing else), and the facts that change what is written (the mechanisms, the
+ * table type, a pinned relay, a map already closed).
  * Run from the top of the source tree (make check-unit does). */
 #include <check.h>
 #include <fcntl.h>
@@ -14,11 +19,15 @@
 #include <unistd.h>
 
 #include "conffile.h"
+#include "facts.h"
 #include "plan.h"
 #include "postfix.h"
+#include "postfix-read.h"
 #include "rootfs.h"
 #include "txn.h"
 #include "util.h"
+
+#define DEFAULTS "/var/spool/postfix\npostfix\nhash\n"
 
 static const char *const fixtures[] = { "debian12", "centos7", "rhel9", "fedora42", "debian13", "single-file" };
 
@@ -79,10 +88,15 @@ static char *plan_diff(const char *fixture, unsigned mode)
 	if (mode == MODE_SMTPS)
 		tls = (struct tls_paths){ .cert = "@PKI@/fullchain.pem", .key = "@PKI@/privkey.pem" };
 	struct conf_set s = { .root = root, .postfix_dir = t.postfix_dir, .state_dir = t.state_dir };
+	struct plan_facts f = { 0 };
 
-	postfix_defaults_prefetch(&s);
-	int r = mode == MODE_SMTPS ? plan_smtps(&s, &t, &tls) : plan_submission(&s, &t, &relay, &tls);
+	/* "postconf -d -h queue_directory mail_owner default_database_type", as Debian's answers. */
+	ck_assert_ptr_nonnull(s.postfix_defaults = strdup(DEFAULTS));
+	ck_assert_int_eq(facts_gather(&s, &t, mode, &relay, &f), 0);
+	ck_assert_msg(s.postfix_defaults_job.pid <= 0, "postconf was started");
+	int r = mode == MODE_SMTPS ? plan_smtps(&s, &t, &tls, &f) : plan_submission(&s, &t, &relay, &tls, &f);
 	ck_assert_msg(r == 0, "%s %s: the plan failed: %d", fixture, mode_name(mode), r);
+	facts_done(&f);
 	for (size_t i = 0; i < s.n; i++)
 		ck_assert_int_eq(conf_render(&s, s.files[i]), 0);
 

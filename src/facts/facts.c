@@ -1,0 +1,173 @@
+/* Facts, gathered once before planning (see facts.h). */
+#include "facts.h"
+
+#include <sys/stat.h>
+
+#include "postfix-read.h"
+#include "postmap.h"
+#include "relay-check.h"
+#include "relay-map.h"
+#include "rootfs.h"
+#include "sasl-facts.h"
+#include "util.h"
+
+/* --mechanisms=LIST: SASL names (RFC 4422: A-Z 0-9 - _), separated by commas or blanks. */
+static int parse_mech_list(const char *list, char **out)
+{
+	size_t n = strlen(list);
+	char *res = calloc(1, 2 * n + 2), *w = res;
+	if (!res)
+		return -ENOMEM;
+	for (const char *p = list; *p;) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		size_t k = strcspn(p, ", ");
+		if (k == 0)
+			break;
+		for (size_t i = 0; i < k; i++) {
+			char c = p[i];
+			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+				free(res);
+				return log_err(-EINVAL, "--mechanisms=%s: '%.*s' is not a SASL mechanism name", list, (int)k, p);
+			}
+			*w++ = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+		}
+		*w++ = ',';
+		*w++ = ' ';
+		p += k;
+	}
+	if (w == res) {
+		free(res);
+		return log_err(-EINVAL, "--mechanisms: give auto or a list such as PLAIN,LOGIN");
+	}
+	w[-2] = '\0';
+	*out = res;
+	return 0;
+}
+
+/* Without the Cyrus SASL client plugins Postfix defers mail with "no mechanism available". */
+static void warn_missing_plugins(const char *root, const char *mechs)
+{
+	static const char *const dirs[] = { "/usr/lib/x86_64-linux-gnu/sasl2", "/usr/lib/aarch64-linux-gnu/sasl2",
+					    "/usr/lib64/sasl2", "/usr/lib/sasl2" };
+	static const char *const map[][2] = { { "plain", "libplain.so" }, { "login", "liblogin.so" },
+					      { "cram-md5", "libcrammd5.so" }, { "digest-md5", "libdigestmd5.so" },
+					      { "scram-sha-1", "libscram.so" }, { "scram-sha-256", "libscram.so" },
+					      { "ntlm", "libntlm.so" }, { "gssapi", "libgssapiv2.so" } };
+	for (size_t i = 0; i < ELEMENTSOF(map); i++) {
+		if (!strstr(mechs, map[i][0]))
+			continue;
+		for (size_t d = 0; d < ELEMENTSOF(dirs); d++) {
+			_cleanup_free_ char *p = strdup_printf("%s/%s", dirs[d], map[i][1]);
+			struct stat st;
+			if (p && root_stat(root, p, false, &st) == 0)
+				return; /* one usable mechanism is enough */
+		}
+	}
+	log_warn("no Cyrus SASL client plugin for %s is installed: Postfix would defer relayed mail with "
+		 "\"no mechanism available\" (Debian: apt-get install libsasl2-modules)", mechs);
+}
+
+/* The table type this Postfix uses (hash, lmdb, ...): a hard-coded "hash:" leaves mail stuck with
+ * "unsupported dictionary type" where the default is another. */
+static int table_type(struct conf_set *s, const char *postfix_dir, struct conf_file *main_cf, char **out)
+{
+	int r = postfix_param(s, postfix_dir, main_cf, "default_database_type", out);
+	if (r < 0)
+		return r;
+	if (!is_config_token(*out))
+		return log_err(-EIO, "postconf: odd default_database_type '%s'", *out);
+	return 0;
+}
+
+/* The map PATH (MAP: its stat as read) and its compiled table under ROOT are root:root 0600. */
+static bool closed(const char *root, const char *path, const struct stat *map, const char *type)
+{
+	struct stat st;
+	if (map->st_uid != 0 || map->st_gid != 0 || (map->st_mode & 07777) != 0600)
+		return false;
+	for (const char *const *sfx = postmap_suffixes(type); *sfx; sfx++) {
+		_cleanup_free_ char *db = strdup_printf("%s%s", path, *sfx);
+		if (!db || (root_stat(root, db, true, &st) == 0 && (st.st_uid != 0 || st.st_gid != 0 || (st.st_mode & 077))))
+			return false;
+	}
+	return true;
+}
+
+int facts_secret(const struct target *t, const struct relay_settings *o, struct plan_facts *f)
+{
+	if (f->relay.password.data)
+		return 0;
+	return o->password_file ? secret_from_file(t->root, o->password_file, &f->relay.password)
+				: secret_from_stdin("--relay-password-stdin", "ISP relay password (not shown): ",
+						    &f->relay.password);
+}
+
+/* The map, parsed raw (never through Augeas: it holds the password), first in S: it is written
+ * and compiled before main.cf points at it. */
+static int open_map(struct conf_set *s, const struct target *t, const struct relay_settings *o, struct relay_facts *rf)
+{
+	int r;
+	if (!(rf->map_path = relay_map_path(t, o)))
+		return -ENOMEM;
+	if ((r = conf_open_raw(s, rf->map_path, 0600, &rf->map)) < 0)
+		return r;
+	memmove(&s->files[1], &s->files[0], (s->n - 1) * sizeof(*s->files));
+	s->files[0] = rf->map;
+	rf->map_closed = closed(s->root, rf->map_path, &rf->map->st, rf->table_type);
+	return 0;
+}
+
+/* Submission's facts, in the order the checks have always been made (the first failure is the
+ * one reported). */
+static int relay_gather(struct conf_set *s, const struct target *t, const struct relay_settings *o, struct plan_facts *f)
+{
+	struct relay_facts *rf = &f->relay;
+	const char *why;
+	int r;
+
+	/* The request is checked (src/cli/request.c): the relay parses, the login and the password's
+	 * source are there. */
+	if (relay_key(o->host, &rf->hp, rf->key, &why) < 0)
+		return log_err(-EINVAL, "--relayhost=%s: %s", o->host, why ? why : "too long");
+	bool given = o->mechanisms && !streq(o->mechanisms, "auto");
+	if (given && (r = parse_mech_list(o->mechanisms, &rf->mechanisms)) < 0)
+		return r;
+	if ((r = facts_secret(t, o, f)) < 0)
+		return r;
+	if ((r = postfix_open(s, t->postfix_dir, &f->main_cf, &f->master_cf)) < 0)
+		return r;
+	if ((r = relay_tls_check(s, f->main_cf, t, o, &rf->hp, !given, &rf->tls)) < 0)
+		return r;
+	if (!given && (r = parse_mech_list(rf->tls.offered, &rf->mechanisms)) < 0)
+		return r;
+	warn_missing_plugins(t->root, rf->mechanisms);
+	if ((r = table_type(s, t->postfix_dir, f->main_cf, &rf->table_type)) < 0)
+		return r;
+	return open_map(s, t, o, rf);
+}
+
+int facts_gather(struct conf_set *s, const struct target *t, unsigned modes, const struct relay_settings *o,
+		 struct plan_facts *f)
+{
+	int r;
+	if (modes == MODE_SUBMISSION)
+		r = relay_gather(s, t, o, f);
+	else
+		r = postfix_open(s, t->postfix_dir, &f->main_cf, &f->master_cf);
+	if (r < 0)
+		return r;
+	return sasl_facts_gather(s, t, f->main_cf, &f->sasl);
+}
+
+void facts_done(struct plan_facts *f)
+{
+	struct relay_facts *rf = &f->relay;
+	secret_wipe(&rf->password);
+	relay_tls_done(&rf->tls);
+	free(rf->mechanisms);
+	free(rf->table_type);
+	free(rf->map_path);
+	sasl_facts_done(&f->sasl);
+	*f = (struct plan_facts){ 0 };
+}

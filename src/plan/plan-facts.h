@@ -1,0 +1,45 @@
+/* What the plans need from outside the parsed files, gathered before planning by facts_gather()
+ * (src/facts/facts.c): the relay's password, what the relay and its certificate are, Postfix's
+ * compiled defaults, and the few facts about files that are not edited (stat results, Dovecot's
+ * includes). Plain data: the plans read it and touch nothing outside the trees they edit.
+ * Defined here, below facts/, because plan/ is its reader and a layer includes only itself and the
+ * ones below (tests/t-layers.sh); facts/ fills it. */
+#pragma once
+#include <stdbool.h>
+
+#include "conffile.h"
+#include "hostport.h"
+#include "relay-tls.h"
+#include "secret.h"
+
+/* SASL wiring (src/plan/sasl.c): what Dovecot's configuration has, read only when main.cf names no
+ * SASL server of its own (or names op25b's, to claim it). */
+struct sasl_facts {
+	int dovecot_conf;      /* 0: dovecot.conf was read; -ENOENT: Dovecot is not installed */
+	bool dovecot_conf_regular; /* dovecot.conf is a regular file (claiming its listener) */
+	bool dropin_regular;   /* DOVECOT_DIR/conf.d/99-op25b-auth.conf, not followed, is a regular file */
+	bool includes_confd;   /* dovecot.conf has an active !include of every conf.d file ... */
+	bool confd_dir;        /* ... and conf.d is a directory */
+	bool listener_found;   /* a listener at QUEUE/private/auth is in dovecot.conf or a file it includes */
+	char *queue_directory; /* Postfix's, as main.cf or postconf gives it (NULL when not needed) */
+	char *mail_owner;
+};
+
+/* The relay (apply --mode=submission). */
+struct relay_facts {
+	struct hostport hp;               /* --relayhost parsed, port 587 unless given */
+	char key[HOSTPORT_FORMAT_MAX];    /* "[smtp.isp.example]:587": relayhost and the map's key */
+	struct secret password;           /* read once (file or stdin), wiped by facts_done() */
+	struct relay_tls tls;             /* the level, the CAs, the pin (relay_tls_check()) */
+	char *mechanisms;                 /* "plain, login": --mechanisms, or what the relay offers */
+	char *table_type;                 /* default_database_type: hash, lmdb, ... */
+	char *map_path;                   /* relay_map_path() */
+	struct conf_file *map;            /* the map as read (raw, in the file set, first) */
+	bool map_closed;                  /* the map and its compiled table are root:root 0600 already */
+};
+
+struct plan_facts {
+	struct conf_file *main_cf, *master_cf; /* parsed, in the file set */
+	struct relay_facts relay;
+	struct sasl_facts sasl;
+};
