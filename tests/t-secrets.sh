@@ -8,9 +8,8 @@
 #     the heap reused the block);
 #   - the shim dumps every writable mapping after main() returned, and the dump is grepped (a dump
 #     taken while postmap runs is the control: it holds the password).
-# Releases through code that is known not to wipe yet (read_file() in src/base/rootfs.c reallocs at EOF;
-# plan_map() in src/plan-submission.c gives the password to vasprintf and to Augeas) are reported
-# as "skip - KNOWN"; any other one fails. See the report of the issue for the fixes.
+# Every release of memory still holding the password fails (the password is read once, by
+# facts_secret() of src/facts/facts.c, and the map is built in buffers that are wiped: relay-map.c).
 . "$(dirname "$0")/lib/testlib.sh"
 
 SO=${FAULT_SO:-$TOP/build/fault/inject.so}
@@ -73,15 +72,10 @@ releases() {
 	done
 }
 
-# Known: released unwiped by read_file() (rootfs.c: realloc at EOF) or inside plan_map()
-# (plan-submission.c: vasprintf and Augeas), or by aug_close() of the tree plan_map() used.
-# Also password_unchanged() (verb-apply.c), which builds "user:password" with vasprintf too.
-known_release() { case " $1 " in *" read_file "*|*" plan_map "*|*" password_unchanged "*|*" conf_set_done "*) return 0 ;; esac; return 1; }
-
 # nowhere NAME PASSWORD...: none of the passwords in the run's output, traced argv/environment,
 # spawn log, released memory, or memory at exit.
 nowhere() {
-	local name=$1 rel known=0 unknown=""; shift
+	local name=$1 rel unknown=""; shift
 	check "$name: the password is in no output" has_none "$W/$name.out" "$@"
 	[ -f "$W/$name.trace" ] && check "$name: in no argv or environment of the $(grep -c 'execve(' "$W/$name.trace") execve(s) traced by strace -f" \
 		trace_has_none "$W/$name.trace" "$@"
@@ -94,20 +88,17 @@ nowhere() {
 	fi
 	while read -r rel; do
 		[ -n "$rel" ] || continue
-		if known_release "$rel"; then known=$((known + 1)); else unknown="$unknown
-    released unwiped in: $rel"; fi
+		unknown="$unknown
+    released unwiped in: $rel"
 	done < <(releases "$name")
 	if [ -n "$unknown" ]; then
 		fail "$name: memory holding the password released without being wiped$unknown"
-	elif [ $known -gt 0 ]; then
-		skip "$name: KNOWN (reported): $known block(s) released unwiped by read_file() (rootfs.c), plan_map() (plan-submission.c) or password_unchanged() (verb-apply.c): $(releases "$name" | sort | uniq -c | sort -rn | head -n 3 | sed 's/^ *//' | tr '\n' ';')"
 	else
 		ok "$name: every block that held the password was wiped before it was released"
 	fi
 	if [ -s "$W/$name.core" ]; then
 		local what="not in op25b's memory at exit ($(($(stat -c %s "$W/$name.core") / 1024)) KiB of writable mappings)"
 		if has_none "$W/$name.core" "$@"; then ok "$name: $what"
-		elif [ $known -gt 0 ] && [ -z "$unknown" ]; then skip "$name: $what: KNOWN, left by the releases above"
 		else fail "$name: $what"; fi
 	fi
 	return 0
