@@ -1,4 +1,4 @@
-/* op25b apply: plan → diff or validate → journal → write → validate → reload → firewall → commit.
+/* op25b apply: parse → facts → plan → diff or validate → journal → write → validate → reload → firewall → commit.
  * Any failure after the first write puts every file back (and reloads again). */
 #include "cert.h"
 #include "certseen.h"
@@ -105,135 +105,194 @@ static int plan(struct conf_set *s, const struct request *o, const struct tls_pa
 	return o->modes == MODE_SMTPS ? plan_smtps(s, &o->target, tls, f) : plan_submission(s, &o->target, &o->relay, tls, f);
 }
 
-static int apply(const struct request *o, struct report *rep)
-{
-	_cleanup_(tls_paths_free) struct tls_paths tls = { 0 };
-	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
-	_cleanup_(conf_set_done) struct conf_set s = { .root = o->target.root, .postfix_dir = o->target.postfix_dir, .state_dir = o->target.state_dir };
-	_cleanup_(facts_done) struct plan_facts facts = { 0 };
-	_cleanup_(fw_report_done) struct fw_report fw = { 0 };
-	struct restart_report units = { 0 };
-	struct tx *t = NULL;
-	bool fw_online = false;
-	time_t not_after = 0;
+/* One apply run: what its phases share. */
+struct run {
+	const struct request *o;
+	struct report *rep;
+	struct tls_paths tls;
+	struct journal j;
+	struct conf_set s;
+	struct plan_facts facts;
+	struct fw_report fw;
+	struct restart_report units;
 	struct fw_ctx fwc;
-	char oh[65];
-	int r;
+	struct tx_steps want;         /* what this run asks besides the files */
+	const struct tx *prev;        /* the newest committed transaction of the mode */
+	struct tx *t;                 /* this run's, once begun */
+	bool files_change, fw_online, need_restart;
+	time_t not_after;             /* the certificate's expiry */
+	char oh[65];                  /* request_hash() */
+};
 
-	if ((r = tls_paths_from(&o->tls, &tls)) < 0)
+static void run_done(struct run *r)
+{
+	fw_report_done(&r->fw);
+	facts_done(&r->facts);
+	conf_set_done(&r->s);
+	journal_close(&r->j);
+	tls_paths_free(&r->tls);
+}
+
+/* The lock, then whether there is anything to do (the fast path) and the certificate. *DONE when
+ * the run ends here, with the status returned. */
+static int start(struct run *r, bool *done)
+{
+	const struct request *o = r->o;
+	int k;
+
+	*done = true;
+	if (tls_paths_from(&o->tls, &r->tls) < 0)
 		return log_err(EXIT_FAIL, "out of memory");
-	request_fw_ctx(o, &fwc);
-	request_hash(o, oh);
-
+	request_fw_ctx(o, &r->fwc);
+	request_hash(o, r->oh);
 	/* The lock covers everything from the first read to the last write, on a first run too (it
 	 * creates nothing: journal.c). A state dir that does not exist yet is made only when there is
 	 * something to write: bad input creates nothing. */
-	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
-		return exit_status_of(r);
-	for (size_t i = 0; i < j.n; i++)
-		if (j.txs[i].pending)
+	if ((k = journal_open(&r->j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
+		return exit_status_of(k);
+	for (size_t i = 0; i < r->j.n; i++)
+		if (r->j.txs[i].pending)
 			return log_err(EXIT_FAIL, "%s: an earlier run was interrupted; run 'op25b revert' first",
-				       j.txs[i].dir);
-	/* What this run asks besides the files: a later run asking no more has nothing to do. */
-	struct tx_steps want = { .restarted = !o->no_restart, .firewall = !o->no_firewall, .zone = o->zone };
-	if ((r = already_applied(o, &tls, oh, &want, &j, &facts, &not_after)) < 0)
-		return exit_status_of(r);
+				       r->j.txs[i].dir);
+	r->want = (struct tx_steps){ .restarted = !o->no_restart, .firewall = !o->no_firewall, .zone = o->zone };
+	if ((k = already_applied(o, &r->tls, r->oh, &r->want, &r->j, &r->facts, &r->not_after)) < 0)
+		return exit_status_of(k);
 	/* On the fast path the certificate's bytes are the ones checked before: parsing them again
 	 * (OpenSSL's decoders, ~2 ms) could only find that the date has passed. */
-	if (tls.cert && !(r > 0 && cert_still_valid(tls.cert, not_after)) &&
-	    cert_check(o->target.root, tls.cert, tls.key, &not_after) < 0)
+	if (r->tls.cert && !(k > 0 && cert_still_valid(r->tls.cert, r->not_after)) &&
+	    cert_check(o->target.root, r->tls.cert, r->tls.key, &r->not_after) < 0)
 		return EXIT_USAGE;
-	if (r > 0) {
+	if (k > 0) {
 		log_info("%s: already applied; nothing to change", mode_name(o->modes));
 		return EXIT_DONE;
 	}
+	*done = false;
+	return EXIT_DONE;
+}
 
-	if ((r = plan(&s, o, &tls, &facts)) < 0)
-		return exit_status_of(r);
-	for (size_t i = 0; i < s.n; i++)
-		if ((r = conf_render(&s, s.files[i])) < 0)
-			return exit_status_of(r);
+/* The plan, rendered, and the steps besides the files, reported. *DONE when nothing is to be
+ * written (nothing changes, --dry-run), with the status returned. */
+static int make_plan(struct run *r, bool *done)
+{
+	const struct request *o = r->o;
+	int k;
+
+	*done = true;
+	if ((k = plan(&r->s, o, &r->tls, &r->facts)) < 0)
+		return exit_status_of(k);
+	for (size_t i = 0; i < r->s.n; i++)
+		if ((k = conf_render(&r->s, r->s.files[i])) < 0)
+			return exit_status_of(k);
 	/* Steps besides the files: the newest transaction of this mode says what it left undone (an
 	 * apply with --no-firewall, another --zone, --no-restart). */
-	const struct tx *prev = newest_of(&j, o->modes);
-	bool files_change = txn_has_changes(&s);
-	bool need_fw = !o->no_firewall && !(prev && fastpath_firewall_covers(prev, &want));
-	bool need_restart = !o->no_restart && prev && !prev->restarted;
-	if ((files_change || need_fw) && (r = fw_step_plan(&fwc, o->modes, &s, &fw_online, &fw)) < 0)
-		return exit_status_of(r);
-	struct tx_steps steps = {
-		.restarted = !o->no_restart || (!files_change && (!prev || prev->restarted)),
-		.firewall = !o->no_firewall || (prev && prev->firewall),
-		.zone = !o->no_firewall ? o->zone : prev ? prev->zone : NULL,
-		.origin = o->origin,
-	};
-	report_files(rep, &s, false);
-	report_bool(rep, "changed", txn_has_changes(&s) || fw_online || need_restart);
-	if (files_change || need_fw)
-		report_firewall(rep, &fw);
+	r->prev = newest_of(&r->j, o->modes);
+	r->files_change = txn_has_changes(&r->s);
+	bool need_fw = !o->no_firewall && !(r->prev && fastpath_firewall_covers(r->prev, &r->want));
+	r->need_restart = !o->no_restart && r->prev && !r->prev->restarted;
+	if ((r->files_change || need_fw) && (k = fw_step_plan(&r->fwc, o->modes, &r->s, &r->fw_online, &r->fw)) < 0)
+		return exit_status_of(k);
+	/* The firewall step may add a file (a zone edited offline): changes are counted again. */
+	bool changes = txn_has_changes(&r->s) || r->fw_online || r->need_restart;
+	report_files(r->rep, &r->s, false);
+	report_bool(r->rep, "changed", changes);
+	if (r->files_change || need_fw)
+		report_firewall(r->rep, &r->fw);
 
-	if (!txn_has_changes(&s) && !fw_online && !need_restart) {
+	if (!changes) {
 		log_info("%s: already applied; nothing to change", mode_name(o->modes));
 		return EXIT_DONE;
 	}
 	if (o->dry_run && o->json) {
-		report_diff(rep, &s);
+		report_diff(r->rep, &r->s);
 		return EXIT_DONE;
 	}
-	if (o->dry_run) {
-		r = txn_print_diff(&s);
-		return r < 0 ? EXIT_FAIL : EXIT_DONE;
-	}
-	/* Postfix judges the new files before any of them is written. */
-	if (validate_postfix(&s, o->target.postfix_dir) < 0)
-		return EXIT_FAIL;
+	if (o->dry_run)
+		return txn_print_diff(&r->s) < 0 ? EXIT_FAIL : EXIT_DONE;
+	*done = false;
+	return EXIT_DONE;
+}
 
-	if ((r = journal_make_dir(&j)) < 0)
-		return exit_status_of(r);
-	if ((r = journal_begin(&j, o->modes, oh, &steps, &s, &t)) < 0)
-		return EXIT_FAIL;
-	if ((r = txn_write(&s)) < 0)
-		goto rollback;
-	if ((r = validate_dovecot(&s, o->target.dovecot_dir)) < 0)
-		goto rollback;
-	/* Reloaded, the services must be seen serving the new certificate before this counts as done. */
-	struct serve_expect serve = { .cert = tls.cert, .smtps = (o->modes & MODE_SMTPS) != 0 };
+/* Reloaded, the services must be seen serving the new certificate before this counts as done. */
+static int reload(struct run *r)
+{
+	const struct request *o = r->o;
+	struct serve_expect serve = { .cert = r->tls.cert, .smtps = (o->modes & MODE_SMTPS) != 0 };
 	const char *pf = o->target.postfix_dir, *dc = o->target.dovecot_dir;
-	r = need_restart ? services_reload(&o->target, o->no_restart, touches(prev, pf) || changed_under(&s, pf),
-					   touches(prev, dc) || changed_under(&s, dc), false, &serve, &units)
-			 : restart_changed(&o->target, o->no_restart, &s, &serve, &units);
-	report_units(rep, &units);
-	if (r < 0)
+	int k = r->need_restart ? services_reload(&o->target, o->no_restart, touches(r->prev, pf) || changed_under(&r->s, pf),
+						  touches(r->prev, dc) || changed_under(&r->s, dc), false, &serve, &r->units)
+				: restart_changed(&o->target, o->no_restart, &r->s, &serve, &r->units);
+	report_units(r->rep, &r->units);
+	return k;
+}
+
+/* Judged, journaled, written, reloaded, the firewall opened, committed; put back on failure. */
+static int carry_out(struct run *r)
+{
+	const struct request *o = r->o;
+	struct tx_steps steps = {
+		.restarted = !o->no_restart || (!r->files_change && (!r->prev || r->prev->restarted)),
+		.firewall = !o->no_firewall || (r->prev && r->prev->firewall),
+		.zone = !o->no_firewall ? o->zone : r->prev ? r->prev->zone : NULL,
+		.origin = o->origin,
+	};
+	int k;
+
+	/* Postfix judges the new files before any of them is written. */
+	if (validate_postfix(&r->s, o->target.postfix_dir) < 0)
+		return EXIT_FAIL;
+	if ((k = journal_make_dir(&r->j)) < 0)
+		return exit_status_of(k);
+	if (journal_begin(&r->j, o->modes, r->oh, &steps, &r->s, &r->t) < 0)
+		return EXIT_FAIL;
+	if (txn_write(&r->s) < 0 || validate_dovecot(&r->s, o->target.dovecot_dir) < 0)
+		goto rollback;
+	if (reload(r) < 0)
 		goto rollback_restart;
-	if (fw_online && (r = fw_step_open(&fwc, o->modes, &j, t, &fw)) < 0)
+	if (r->fw_online && fw_step_open(&r->fwc, o->modes, &r->j, r->t, &r->fw) < 0)
 		goto rollback_restart;
-	report_firewall(rep, &fw);
+	report_firewall(r->rep, &r->fw);
 	/* For the next run with the same options: nothing to do as long as this state holds. */
 	char st[65];
-	if (fastpath_state(&o->target, o->modes, &o->relay, &tls, st) == 0 && (r = journal_note_state(&j, t, st, not_after)) < 0)
+	if (fastpath_state(&o->target, o->modes, &o->relay, &r->tls, st) == 0 &&
+	    journal_note_state(&r->j, r->t, st, r->not_after) < 0)
 		goto rollback_restart;
-	if ((r = journal_commit(&j, t)) < 0)
+	if (journal_commit(&r->j, r->t) < 0)
 		goto rollback_restart;
-	note_certs_seen(o, &tls, &units);
-	summarize(&s, o->modes);
+	note_certs_seen(o, &r->tls, &r->units);
+	summarize(&r->s, o->modes);
 	fw_step_router_hint(o->modes);
 	return EXIT_DONE;
 
 rollback_restart:
-	report_bool(rep, "changed", false);
-	if (txn_rollback(&s) == 0) {
+	report_bool(r->rep, "changed", false);
+	if (txn_rollback(&r->s) == 0) {
 		log_info("%s: the files were put back; reloading with them", mode_name(o->modes));
-		restart_changed(&o->target, o->no_restart, &s, NULL, NULL);
-		fw_step_close(&fwc, t, NULL);
-		journal_drop(&j, t);
+		restart_changed(&o->target, o->no_restart, &r->s, NULL, NULL);
+		fw_step_close(&r->fwc, r->t, NULL);
+		journal_drop(&r->j, r->t);
 	}
 	return log_err(EXIT_FAIL, "%s: failed; the configuration was put back as it was", mode_name(o->modes));
 rollback:
-	report_bool(rep, "changed", false);
-	if (txn_rollback(&s) == 0)
-		journal_drop(&j, t);
+	report_bool(r->rep, "changed", false);
+	if (txn_rollback(&r->s) == 0)
+		journal_drop(&r->j, r->t);
 	return log_err(EXIT_FAIL, "%s: failed; the configuration files were put back as they were",
 		       mode_name(o->modes));
+}
+
+static int apply(const struct request *o, struct report *rep)
+{
+	_cleanup_(run_done) struct run r = {
+		.o = o,
+		.rep = rep,
+		.j = { .lock_fd = -1 },
+		.s = { .root = o->target.root, .postfix_dir = o->target.postfix_dir, .state_dir = o->target.state_dir },
+	};
+	bool done;
+	int status = start(&r, &done);
+	if (!done)
+		status = make_plan(&r, &done);
+	return done ? status : carry_out(&r);
 }
 
 int verb_apply(const struct request *o)
