@@ -1,0 +1,508 @@
+/* Revert's plan: give back what was there, and keep what the modes still applied need.
+ *
+ * Ownership: every transaction records, per file, the edits it made and the nodes it needed as it
+ * found them (claims, conffile.h), so each node has an owner set. Reverting a mode works file by
+ * file on the chain of transactions that touched the file, oldest first:
+ * - when the file is exactly as the newest of them left it and each was made on what the one
+ *   before left, the file starts again from the original under the first transaction reverted,
+ *   and the edits and claims of every later transaction that stays are replayed on it; those
+ *   transactions are rebased in the journal onto that original (so their own revert later gives
+ *   the original bytes back, byte for byte);
+ * - otherwise (edited since by someone else) only the reverted transactions' own edits are undone
+ *   on the current text, except the nodes a staying transaction also owns, and the later edits
+ *   stay. */
+#include "plan-revert.h"
+
+#include "aug.h"
+#include "plan.h"
+#include "util.h"
+
+bool revert_takes(const struct tx *t, unsigned modes)
+{
+	return (t->mode & modes) || t->pending;
+}
+
+/* The file as the revert goes starts as it is on disk (what the verb read); each transaction's
+ * undo is applied to it in memory. */
+static int file_start(struct conf_file *f)
+{
+	f->secret = false;
+	if (!f->existed)
+		return 0;
+	if (!(f->new = malloc(f->old_len + 1)))
+		return -ENOMEM;
+	memcpy(f->new, f->old, f->old_len + 1);
+	f->new_len = f->old_len;
+	return 0;
+}
+
+/* Forget the content planned so far; it may be the password map: wiped, not just freed. */
+static void drop_new(struct conf_file *f)
+{
+	if (f->new)
+		explicit_bzero(f->new, f->new_len);
+	free(f->new);
+	f->new = NULL;
+	f->new_len = 0;
+}
+
+static void set_content(struct conf_file *f, char *data, size_t len)
+{
+	drop_new(f);
+	f->new = data;
+	f->new_len = len;
+}
+
+/* Owner and mode as they were before X. */
+static void restore_owner(struct conf_file *f, const struct tx_file *x)
+{
+	f->st.st_uid = x->uid;
+	f->st.st_gid = x->gid;
+	f->st.st_mode = (f->st.st_mode & ~07777u) | x->mode;
+}
+
+/* Undo EDITS on the current text of F by parsing it with LENS. */
+static int undo_edits(struct conf_set *s, struct conf_file *f, const struct tx_file *x, unsigned idx)
+{
+	char tree[48];
+	snprintf(tree, sizeof(tree), "/op25b/undo/%u", idx);
+	int r = conf_set_augeas(s);
+	if (r < 0 || (r = aug_parse_text(s->aug, x->lens, f->new, tree, f->host_path)) < 0)
+		return r;
+	struct conf_file scratch = { .path = f->path };
+	snprintf(scratch.tree, sizeof(scratch.tree), "%s", tree);
+	int skipped = conf_undo(s, &scratch, x->edits, x->n_edits);
+	if (skipped < 0)
+		return skipped;
+	char *text = NULL;
+	if ((r = aug_render_text(s->aug, x->lens, f->new, tree, f->host_path, &text)) < 0)
+		return r;
+	sym_aug_rm(s->aug, tree);
+	log_info("%s: changed since op25b wrote it: undid op25b's %zu edit%s, kept the rest%s", f->path,
+		 x->n_edits - (size_t)skipped, x->n_edits - (size_t)skipped == 1 ? "" : "s",
+		 skipped ? " (some edits were changed by someone else and left)" : "");
+	f->merged = true;
+	set_content(f, text, strlen(text));
+	return 0;
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* The journal names only files in the directories op25b manages: Postfix's and Dovecot's, the
+ * firewalld zones, the certbot deploy hook of apply --domain, and the password map (a table source holding a secret, wherever --password-map
+ * put it); never the state dir. Anything else is a journal that is not op25b's to trust. */
+static int check_managed(const struct target *o, const struct tx *t, const struct tx_file *x)
+{
+	bool ok = (under(x->path, o->postfix_dir) || under(x->path, o->dovecot_dir) ||
+		   under(x->path, "/etc/firewalld/zones") || (x->postmap_type && x->secret) ||
+		   streq(x->path, CERTBOT_HOOK)) &&
+		  !under(x->path, o->state_dir);
+	if (ok)
+		return 0;
+	return log_err(-EINVAL, "%s/meta: %s: not in a directory op25b manages (--postfix-dir=%s, --dovecot-dir=%s, "
+				"/etc/firewalld/zones, " CERTBOT_HOOK "); refusing to revert anything", t->dir, x->path, o->postfix_dir,
+		       o->dovecot_dir);
+}
+
+int revert_check_managed(const struct journal *j, const struct target *t)
+{
+	for (size_t k = 0; k < j->n; k++)
+		for (size_t i = 0; i < j->txs[k].n; i++) {
+			int r = check_managed(t, &j->txs[k], &j->txs[k].files[i]);
+			if (r < 0)
+				return r;
+		}
+	return 0;
+}
+
+/* One transaction's record of a file: transaction K of the journal, its file I. */
+struct link {
+	const struct tx *t;
+	size_t k, i;
+};
+
+static const struct tx_file *rec(const struct link *l)
+{
+	return &l->t->files[l->i];
+}
+
+/* What the plan works with while it goes. */
+struct planner {
+	struct conf_set *s;
+	const struct journal *j;
+	unsigned modes;
+	const struct revert_originals *orig;
+	unsigned seq;                 /* names the scratch trees */
+};
+
+static int original(const struct planner *p, const struct link *l, char **data, size_t *len)
+{
+	return p->orig->read(p->orig->userdata, l->t, l->i, data, len);
+}
+
+/* Edits from staying transactions of C own their nodes: X's edit at PATH is kept. */
+static bool owned_by_staying(const struct planner *p, const struct link *c, size_t n, const char *path)
+{
+	for (size_t k = 0; k < n; k++)
+		if (!revert_takes(c[k].t, p->modes))
+			for (size_t e = 0; e < rec(&c[k])->n_edits; e++)
+				if (streq(rec(&c[k])->edits[e].path, path))
+					return true;
+	return false;
+}
+
+/* X's own edits undone on the current text of F, but those on nodes a staying mode also owns. */
+static int undo_own_edits(struct planner *p, struct conf_file *f, const struct link *c, size_t n, const struct tx_file *x)
+{
+	struct tx_file mine = *x;
+	_cleanup_free_ struct edit *kept = calloc(x->n_edits + 1, sizeof(*kept));
+	if (!kept)
+		return -ENOMEM;
+	mine.n_edits = 0;
+	for (size_t e = 0; e < x->n_edits; e++)
+		if (!owned_by_staying(p, c, n, x->edits[e].path))
+			kept[mine.n_edits++] = x->edits[e];
+	mine.edits = kept;
+	return undo_edits(p->s, f, &mine, p->seq++);
+}
+
+/* The old way, for a file someone else changed since: undo C[K]'s own edits on the current text. */
+static int revert_dirty(struct planner *p, struct conf_file *f, const struct link *c, size_t n, size_t k)
+{
+	const struct tx_file *x = rec(&c[k]);
+	bool shared = false;
+	for (size_t m = 0; m < n; m++)
+		shared |= !revert_takes(c[m].t, p->modes);
+	bool present = f->new != NULL;
+	char h[65] = "-";
+	if (present)
+		sha256_hex(f->new, f->new_len, h);
+
+	if (present && streq(h, x->new_hash) && !shared) {
+		if (!x->existed) {
+			drop_new(f);
+			return 0;
+		}
+		char *orig;
+		size_t len;
+		int r = original(p, &c[k], &orig, &len);
+		if (r < 0)
+			return r;
+		restore_owner(f, x);
+		set_content(f, orig, len);
+		return 0;
+	}
+	if (present && x->existed && streq(h, x->orig_hash))
+		return 0; /* already as it was (e.g. an interrupted run) */
+	if (!present) {
+		if (x->existed)
+			log_warn("%s: removed since op25b changed it; not recreated", x->path);
+		return 0;
+	}
+	if (!x->lens) {
+		if (!shared)
+			log_warn("%s: changed since op25b wrote it; left as it is", x->path);
+		return 0;
+	}
+	return undo_own_edits(p, f, c, n, x);
+}
+
+struct rebases {
+	struct revert_rebase *v;
+	size_t n;
+};
+
+static void rebase_free(struct revert_rebase *b)
+{
+	free(b->orig);
+	for (size_t e = 0; e < b->n_edits; e++)
+		edit_free(&b->edits[e]);
+	free(b->edits);
+}
+
+static void rebases_done(struct rebases *rb)
+{
+	for (size_t i = 0; i < rb->n; i++)
+		rebase_free(&rb->v[i]);
+	free(rb->v);
+	*rb = (struct rebases){ 0 };
+}
+
+void revert_plan_done(struct revert_plan *p)
+{
+	struct rebases rb = { p->rebases, p->n_rebases };
+	rebases_done(&rb);
+	*p = (struct revert_plan){ 0 };
+}
+
+static struct revert_rebase *rebase_new(struct rebases *rb)
+{
+	struct revert_rebase *nv = realloc(rb->v, (rb->n + 1) * sizeof(*nv));
+	if (!nv)
+		return NULL;
+	rb->v = nv;
+	nv[rb->n] = (struct revert_rebase){ 0 };
+	return &nv[rb->n++];
+}
+
+/* Replay X's edits and claims on TEXT (parsed with X's lens), as the planning made them: the
+ * rebased edits go to R, the new text to *OUT. 0, or -EBADMSG when they no longer fit. */
+static int replay(struct conf_set *s, const struct conf_file *f, const struct tx_file *x, const char *text,
+		  unsigned idx, struct revert_rebase *rb, char **out)
+{
+	char tree[48];
+	snprintf(tree, sizeof(tree), "/op25b/replay/%u", idx);
+	int r = conf_set_augeas(s);
+	if (r < 0 || (r = aug_parse_text(s->aug, x->lens, text, tree, f->host_path)) < 0)
+		return r;
+	struct conf_file scratch = { .path = f->path };
+	snprintf(scratch.tree, sizeof(scratch.tree), "%s", tree);
+	for (size_t e = 0; r == 0 && e < x->n_edits; e++) {
+		const struct edit *ed = &x->edits[e];
+		bool here = false, anchored = false;
+		const char *v;
+		if (ed->anchor && !ed->before_present && (r = conf_get(s, &scratch, ed->path, &here, &v)) == 0 && !here)
+			r = conf_get(s, &scratch, ed->anchor, &anchored, &v);
+		if (r < 0)
+			break;
+		/* A node inserted next to another goes there again when that one is there. */
+		if (anchored)
+			r = conf_insert(s, &scratch, ed->anchor, ed->anchor_before, ed->path);
+		else
+			r = ed->after_present ? conf_set(s, &scratch, ed->path, ed->after)
+					      : conf_remove(s, &scratch, ed->path);
+	}
+	if (r == 0)
+		r = aug_render_text(s->aug, x->lens, text, tree, f->host_path, out);
+	sym_aug_rm(s->aug, tree);
+	rb->edits = scratch.edits;
+	rb->n_edits = scratch.n_edits;
+	return r < 0 ? -EBADMSG : 0;
+}
+
+/* The clean way applies when F is exactly as the newest of chain C left it and each transaction
+ * from D on was made on what the one before left. */
+static bool chain_intact(const struct conf_file *f, const struct link *c, size_t d, size_t n)
+{
+	char h[65];
+	if (!f->new)
+		return false;
+	sha256_hex(f->new, f->new_len, h);
+	if (!streq(h, rec(&c[n - 1])->new_hash))
+		return false;
+	for (size_t k = d + 1; k < n; k++)
+		if (!rec(&c[k])->existed || !streq(rec(&c[k])->orig_hash, rec(&c[k - 1])->new_hash))
+			return false;
+	return true;
+}
+
+/* The file as the clean way rebuilds it: its text so far, and the owner and mode it has. */
+struct rebuilt {
+	char *text;
+	size_t len;
+	bool present;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+};
+
+/* Replay staying transaction C[K] (the newest of N when K == N - 1) on B, recording its rebase in
+ * RB. 0, -EBADMSG when its edits no longer fit (the caller goes the old way), or an error. */
+static int replay_staying(struct planner *p, struct conf_file *f, const struct link *c, size_t k, size_t n,
+			  struct rebuilt *b, struct revert_rebase *rb)
+{
+	const struct tx_file *x = rec(&c[k]);
+	*rb = (struct revert_rebase){ .tx = c[k].k, .i = c[k].i, .existed = b->present, .uid = b->uid, .gid = b->gid,
+				      .mode = b->mode };
+	if (b->present) {
+		if (!(rb->orig = malloc(b->len + 1)))
+			return -ENOMEM;
+		memcpy(rb->orig, b->text, b->len + 1);
+		rb->orig_len = b->len;
+	}
+	char *next = NULL;
+	int r;
+	if (x->lens)
+		r = replay(p->s, f, x, b->present ? b->text : "", p->seq++, rb, &next);
+	else if (k == n - 1)
+		/* A whole file (the drop-in, the map) the newest transaction wrote or needs: as it is. */
+		r = (next = strndup(f->new, f->new_len)) ? 0 : -ENOMEM;
+	else
+		r = -EBADMSG;
+	if (r < 0)
+		return r;
+	free(b->text);
+	b->text = next;
+	b->len = strlen(next);
+	sha256_hex(b->text, b->len, rb->new_hash);
+	b->present = true;
+	/* What it was made on now is the file: its owner and mode from here on. */
+	b->uid = f->st.st_uid;
+	b->gid = f->st.st_gid;
+	b->mode = f->st.st_mode & 07777;
+	return 0;
+}
+
+/* On B (the original under C[D]), replay the staying transactions after it, their rebases into MINE. */
+static int rebuild(struct planner *p, struct conf_file *f, const struct link *c, size_t d, size_t n,
+		   struct rebuilt *b, struct rebases *mine)
+{
+	int r;
+	for (size_t k = d + 1; k < n; k++) {
+		if (revert_takes(c[k].t, p->modes))
+			continue;
+		struct revert_rebase *rb = rebase_new(mine);
+		if (!rb)
+			return -ENOMEM;
+		if ((r = replay_staying(p, f, c, k, n, b, rb)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The clean case (see the top): 1 done, 0 when it does not apply (the caller does it the old way). */
+static int revert_clean(struct planner *p, struct conf_file *f, const struct link *c, size_t n, struct rebases *out)
+{
+	size_t d = 0;
+	while (d < n && !revert_takes(c[d].t, p->modes))
+		d++;
+	if (!chain_intact(f, c, d, n))
+		return 0;
+	const struct tx_file *base = rec(&c[d]);
+	struct rebuilt b = { .present = base->existed, .uid = base->uid, .gid = base->gid, .mode = base->mode };
+	_cleanup_(rebases_done) struct rebases mine = { 0 };
+	int r = b.present ? original(p, &c[d], &b.text, &b.len) : 0;
+	if (r < 0)
+		return r;
+	if ((r = rebuild(p, f, c, d, n, &b, &mine)) < 0) {
+		free(b.text);
+		return r == -EBADMSG ? 0 : r;
+	}
+	if (!b.present) {
+		drop_new(f);
+	} else {
+		if (!mine.n)
+			restore_owner(f, base);
+		set_content(f, b.text, b.len);
+	}
+	/* Hand the rebases over. */
+	struct revert_rebase *nv = realloc(out->v, (out->n + mine.n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	out->v = nv;
+	if (mine.n)
+		memcpy(out->v + out->n, mine.v, mine.n * sizeof(*nv));
+	out->n += mine.n;
+	mine.n = 0;
+	return 1;
+}
+
+/* Revert F: the transactions that touched it, oldest first, go through one of the two ways. */
+static int revert_file(struct planner *p, struct conf_file *f, struct rebases *rb)
+{
+	const struct journal *j = p->j;
+	_cleanup_free_ struct link *c = calloc(j->n + 1, sizeof(*c));
+	size_t n = 0;
+	if (!c)
+		return -ENOMEM;
+	for (size_t k = 0; k < j->n; k++)
+		for (size_t i = 0; i < j->txs[k].n; i++)
+			if (streq(j->txs[k].files[i].path, f->path)) {
+				c[n++] = (struct link){ &j->txs[k], k, i };
+				break;
+			}
+	int r = file_start(f);
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < n; k++) {
+		if (rec(&c[k])->postmap_type && !f->postmap_type && !(f->postmap_type = strdup(rec(&c[k])->postmap_type)))
+			return -ENOMEM;
+		f->secret |= rec(&c[k])->secret;
+	}
+	r = revert_clean(p, f, c, n, rb);
+	for (size_t k = n; r == 0 && k-- > 0;)
+		if (revert_takes(c[k].t, p->modes))
+			r = revert_dirty(p, f, c, n, k);
+	return r < 0 ? r : 0;
+}
+
+/* Turn the in-memory results into the write plan of txn_write(): changed content, or removal. */
+static void finalize(struct conf_set *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct conf_file *f = s->files[i];
+		bool same = f->existed && f->new && f->new_len == f->old_len && memcmp(f->new, f->old, f->old_len) == 0;
+		if (!f->new && f->existed)
+			f->remove = true;
+		else if (same || (!f->new && !f->existed))
+			drop_new(f);
+	}
+}
+
+int plan_revert(struct conf_set *s, const struct journal *j, unsigned modes, const struct revert_originals *orig,
+		struct revert_plan *out)
+{
+	struct planner p = { .s = s, .j = j, .modes = modes, .orig = orig };
+	_cleanup_(rebases_done) struct rebases rb = { 0 };
+	_cleanup_free_ bool *planned = calloc(s->n + 1, sizeof(*planned));
+	unsigned done = 0;
+	if (!planned)
+		return -ENOMEM;
+	/* Each file once, in the order the newest transactions name them. */
+	for (size_t k = j->n; k-- > 0;) {
+		const struct tx *t = &j->txs[k];
+		if (!revert_takes(t, modes))
+			continue;
+		for (size_t i = 0; i < t->n; i++) {
+			struct conf_file *f = conf_find(s, t->files[i].path);
+			if (!f)
+				return log_err(-ENOENT, "%s: not read before the revert was planned", t->files[i].path);
+			size_t at = 0;
+			while (s->files[at] != f)
+				at++;
+			if (planned[at])
+				continue;
+			planned[at] = true;
+			int r = revert_file(&p, f, &rb);
+			if (r < 0)
+				return r;
+		}
+		done |= t->mode;
+	}
+	finalize(s);
+	*out = (struct revert_plan){ .done = done, .rebases = TAKE_PTR(rb.v), .n_rebases = rb.n };
+	rb.n = 0;
+	return 0;
+}
+
+/* revert --origin=NAME (the package's %preun): of MODES, the ones NAME alone applied. Every other
+ * applied mode stays, with one line each (on stderr, --quiet or not: whoever erases the package
+ * learns what still runs): one applied by hand, or re-applied by hand on top of NAME's (then it is
+ * the admin's too), or one --mode (maybe op25b.conf's mode) did not name. */
+unsigned revert_modes_of_origin(const struct journal *j, unsigned modes, const char *origin)
+{
+	unsigned keep = 0;
+	for (unsigned m = 1; m <= MODE_ALL; m <<= 1) {
+		const char *v[8];
+		size_t n = journal_origins(j, m, v, 8);
+		bool only = n == 1 && v[0] && streq(v[0], origin), also = false;
+		if (n == 0)
+			continue;
+		if (only && (modes & m)) {
+			keep |= m;
+			continue;
+		}
+		for (size_t i = 0; i < n; i++)
+			also |= v[i] && streq(v[i], origin);
+		log_warn("%s: left applied: %s (revert it with 'op25b revert --mode=%s')", mode_name(m),
+			 only ? "--mode names another mode" : also ? "applied by hand too" : "applied by hand",
+			 mode_name(m));
+	}
+	return keep;
+}
