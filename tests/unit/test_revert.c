@@ -4,9 +4,11 @@
  * reverting everything gives the fixture's bytes back, reverting the mode applied last gives the
  * first mode's files exactly as it alone left them, reverting the first mode gives the diff held in
  * tests/unit/golden/revert/ (UPDATE_GOLDEN=1 writes it), and once that revert is written and the
- * journal rebased, reverting the rest gives the fixture's bytes back. Then what an admin or an older
- * op25b left: a line added since, a file op25b created and the admin edited, a journal naming the
- * stock Dovecot lens. Run from the top of the source tree (make check-unit does). */
+ * journal rebased, reverting the rest gives the fixture's bytes back. Then what an admin, a crash or
+ * an older op25b left: a line added since, a file op25b created and the admin edited, a journal
+ * naming the stock Dovecot lens, a pending transaction, a mode applied twice around another, and a
+ * damaged copy of an original the plan does not need. Run from the top of the source tree (make
+ * check-unit does). */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -133,8 +135,9 @@ static const struct relay_settings relay = { .host = "smtp.isp.example.test", .u
 					    .password_file = "/etc/op25b/relay.secret", .mechanisms = "PLAIN,LOGIN" };
 static const struct tls_paths smtps_tls = { .cert = "/etc/pki/fullchain.pem", .key = "/etc/pki/privkey.pem" };
 
-/* Plan MODE in S as apply does: the facts (facts_gather()), then the plan. */
-static int plan_mode(struct conf_set *s, struct target *t, unsigned mode)
+/* Plan MODE in S as apply does: the facts (facts_gather()), then the plan (smtps with TLS, NULL:
+ * smtps_tls). */
+static int plan_mode(struct conf_set *s, struct target *t, unsigned mode, const struct tls_paths *tls)
 {
 	struct plan_facts f = { 0 };
 	struct tls_paths none = { 0 };
@@ -142,19 +145,19 @@ static int plan_mode(struct conf_set *s, struct target *t, unsigned mode)
 		return -ENOMEM;
 	int r = facts_gather(s, t, mode, &relay, &f);
 	if (r == 0)
-		r = mode == MODE_SMTPS ? plan_smtps(s, t, &smtps_tls, &f) : plan_submission(s, t, &relay, &none, &f);
+		r = mode == MODE_SMTPS ? plan_smtps(s, t, tls ? tls : &smtps_tls, &f) : plan_submission(s, t, &relay, &none, &f);
 	facts_done(&f);
 	return r;
 }
 
 /* apply --mode=MODE --no-restart --no-firewall, as verb-apply.c does it: facts, plan, render,
- * journal, write, commit. */
-static void apply(char *root, unsigned mode)
+ * journal, write, and with COMMIT the commit (without, a run killed before it). */
+static void apply_with(char *root, unsigned mode, const struct tls_paths *tls, bool commit)
 {
 	struct target t = target_in(root);
 	struct conf_set s = { .root = root, .postfix_dir = t.postfix_dir, .state_dir = t.state_dir };
 	set_lend(&s);
-	int r = plan_mode(&s, &t, mode);
+	int r = plan_mode(&s, &t, mode, tls);
 	ck_assert_msg(r == 0, "%s: apply %s: the plan failed: %d", root, mode_name(mode), r);
 	for (size_t i = 0; i < s.n; i++)
 		ck_assert_int_eq(conf_render(&s, s.files[i]), 0);
@@ -164,9 +167,15 @@ static void apply(char *root, unsigned mode)
 	ck_assert_int_eq(journal_open(&j, root, STATE, true, 30), 0);
 	ck_assert_int_eq(journal_begin(&j, mode, "unit", &steps, &s, &tx), 0);
 	ck_assert_int_eq(txn_write(&s), 0);
-	ck_assert_int_eq(journal_commit(&j, tx), 0);
+	if (commit)
+		ck_assert_int_eq(journal_commit(&j, tx), 0);
 	journal_close(&j);
 	set_done(&s);
+}
+
+static void apply(char *root, unsigned mode)
+{
+	apply_with(root, mode, NULL, true);
 }
 
 static int read_original(void *userdata, const struct tx *t, size_t i, char **data, size_t *len)
@@ -183,7 +192,8 @@ struct planned {
 
 /* Plan the revert of MODES on ROOT, as verb-revert.c does: the files every transaction taken out
  * names, newest first, then the plan. EDIT (may be NULL) changes the journal as read. */
-static void plan(struct planned *w, char *root, unsigned modes, void (*edit)(struct journal *j))
+static void plan_with(struct planned *w, char *root, unsigned modes, void (*edit)(struct journal *j),
+		      const struct revert_originals *given)
 {
 	*w = (struct planned){ .j = { .lock_fd = -1 }, .s = { .root = root, .postfix_dir = "/etc/postfix", .state_dir = STATE } };
 	set_lend(&w->s);
@@ -200,7 +210,12 @@ static void plan(struct planned *w, char *root, unsigned modes, void (*edit)(str
 				ck_assert_int_eq(conf_open_raw(&w->s, tx->files[i].path, 0600, &f), 0);
 	}
 	struct revert_originals orig = { read_original, &w->j };
-	ck_assert_int_eq(plan_revert(&w->s, &w->j, modes, &orig, &w->p), 0);
+	ck_assert_int_eq(plan_revert(&w->s, &w->j, modes, given ? given : &orig, &w->p), 0);
+}
+
+static void plan(struct planned *w, char *root, unsigned modes, void (*edit)(struct journal *j))
+{
+	plan_with(w, root, modes, edit, NULL);
 }
 
 static void planned_done(struct planned *w)
@@ -495,6 +510,86 @@ START_TEST(older_journal_lens)
 }
 END_TEST
 
+/* A run killed after its writes, before its commit, leaves a pending transaction: any revert takes
+ * it out with the modes asked for. */
+START_TEST(interrupted)
+{
+	char *root = copy_fixture("debian12");
+	apply(root, MODE_SMTPS);
+	apply_with(root, MODE_SUBMISSION, NULL, false);
+	struct planned w;
+	plan(&w, root, MODE_SMTPS, NULL);
+	ck_assert_uint_eq(w.p.done, MODE_ALL);
+	check_bytes(&w, "debian12", NULL, "smtps, submission interrupted, revert smtps");
+	planned_done(&w);
+	remove_tree(root);
+}
+END_TEST
+
+/* smtps, submission, smtps again with another certificate: three transactions on main.cf. Reverting
+ * submission replays both smtps ones on the original and rebases them; then smtps goes too. */
+START_TEST(reapplied)
+{
+	char *root = copy_fixture("debian12");
+	struct tls_paths other = { .cert = "/etc/pki/other/fullchain.pem", .key = "/etc/pki/other/privkey.pem" };
+	apply(root, MODE_SMTPS);
+	apply(root, MODE_SUBMISSION);
+	apply_with(root, MODE_SMTPS, &other, true);
+	check_reverts_to(root, "debian12", MODE_ALL, NULL, "smtps, submission, smtps again, revert all");
+	struct planned w;
+	plan(&w, root, MODE_SUBMISSION, NULL);
+	ck_assert_uint_eq(w.p.done, MODE_SUBMISSION);
+	ck_assert_uint_ge(w.p.n_rebases, 2);
+	write_plan(&w, MODE_SUBMISSION);
+	planned_done(&w);
+	/* The second certificate stays, the first is gone with the replay. */
+	plan(&w, root, MODE_SMTPS, NULL);
+	const struct conf_file *main_cf = find(&w, "/etc/postfix/main.cf");
+	ck_assert(strstr(main_cf->old, "/etc/pki/other/fullchain.pem") && !strstr(main_cf->old, "/etc/pki/fullchain.pem"));
+	ck_assert(!strstr(main_cf->old, "smtp_sasl_password_maps"));
+	check_bytes(&w, "debian12", NULL, "then revert smtps");
+	planned_done(&w);
+	remove_tree(root);
+}
+END_TEST
+
+/* Counts the originals asked for and refuses main.cf's, as journal_original() refuses a damaged
+ * copy. */
+struct counting {
+	struct journal *j;
+	unsigned asked;
+};
+
+static int damaged_main_cf(void *userdata, const struct tx *t, size_t i, char **data, size_t *len)
+{
+	struct counting *c = userdata;
+	c->asked++;
+	if (streq(t->files[i].path, "/etc/postfix/main.cf"))
+		return -EBADMSG;
+	return journal_original(c->j, t, i, data, len);
+}
+
+/* The originals are read only when the plan needs them: main.cf, changed since, has its edits
+ * undone in place, so a damaged copy of it does not stop the revert; a file that is as op25b left
+ * it needs its copy. */
+START_TEST(original_only_when_needed)
+{
+	char *root = copy_fixture("debian12");
+	apply(root, MODE_SMTPS);
+	append(root, "/etc/postfix/main.cf", "# the admin's\n");
+	struct planned w;
+	struct counting c = { .j = &w.j };
+	plan_with(&w, root, MODE_ALL, NULL, &(struct revert_originals){ damaged_main_cf, &c });
+	check_kept(find(&w, "/etc/postfix/main.cf"), "debian12", "# the admin's\n");
+	unsigned want = 0;
+	for (size_t i = 0; i < w.j.txs[0].n; i++)
+		want += !streq(w.j.txs[0].files[i].path, "/etc/postfix/main.cf") && w.j.txs[0].files[i].existed;
+	ck_assert_uint_eq(c.asked, want); /* one each, the drop-in op25b created none */
+	planned_done(&w);
+	remove_tree(root);
+}
+END_TEST
+
 int main(void)
 {
 	log_verbosity = -1;
@@ -506,7 +601,7 @@ int main(void)
 		struct conf_set cs = { .root = root, .postfix_dir = t.postfix_dir, .state_dir = t.state_dir, .aug = shared_aug };
 		if (shared_aug)
 			sym_aug_rm(shared_aug, "/op25b");
-		if (!root || plan_mode(&cs, &t, MODE_SMTPS) < 0)
+		if (!root || plan_mode(&cs, &t, MODE_SMTPS, NULL) < 0)
 			return fprintf(stderr, "cannot plan on %s (run from the top of the tree)\n", dir), EXIT_FAILURE;
 		shared_aug = TAKE_PTR(cs.aug);
 		conf_set_done(&cs);
@@ -520,6 +615,9 @@ int main(void)
 	tcase_add_test(tc, changed_since);
 	tcase_add_test(tc, created_then_edited);
 	tcase_add_test(tc, older_journal_lens);
+	tcase_add_test(tc, interrupted);
+	tcase_add_test(tc, reapplied);
+	tcase_add_test(tc, original_only_when_needed);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
