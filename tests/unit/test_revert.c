@@ -590,6 +590,29 @@ START_TEST(original_only_when_needed)
 }
 END_TEST
 
+/* revert --origin=rpm (the package's %preun) takes only the modes rpm alone applied, and never one
+ * --mode leaves out. A journal in memory: no file is read. */
+START_TEST(origin_modes)
+{
+	struct tx txs[3] = {
+		{ .id = 1, .mode = MODE_SMTPS, .origin = "rpm" },
+		{ .id = 2, .mode = MODE_SUBMISSION, .origin = "rpm" },
+		{ .id = 3, .mode = MODE_SUBMISSION, .origin = NULL },
+	};
+	struct journal j = { .txs = txs, .n = 3, .lock_fd = -1 };
+	ck_assert_uint_eq(revert_modes_of_origin(&j, MODE_ALL, "rpm"), MODE_SMTPS);
+	ck_assert_uint_eq(revert_modes_of_origin(&j, MODE_SUBMISSION, "rpm"), 0);
+	ck_assert_uint_eq(revert_modes_of_origin(&j, MODE_ALL, "ansible"), 0);
+	j.n = 2;
+	ck_assert_uint_eq(revert_modes_of_origin(&j, MODE_ALL, "rpm"), MODE_ALL);
+	ck_assert_uint_eq(revert_modes_of_origin(&j, MODE_SMTPS, "rpm"), MODE_SMTPS);
+	/* A pending transaction is nobody's yet: it does not make a mode the admin's. */
+	txs[2].pending = true;
+	j.n = 3;
+	ck_assert_uint_eq(revert_modes_of_origin(&j, MODE_ALL, "rpm"), MODE_ALL);
+}
+END_TEST
+
 int main(void)
 {
 	log_verbosity = -1;
@@ -618,6 +641,7 @@ int main(void)
 	tcase_add_test(tc, interrupted);
 	tcase_add_test(tc, reapplied);
 	tcase_add_test(tc, original_only_when_needed);
+	tcase_add_test(tc, origin_modes);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
