@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include "dovecot-facts.h"
 #include "postfix-read.h"
 #include "postmap.h"
 #include "relay-check.h"
@@ -150,14 +151,17 @@ static int relay_gather(struct conf_set *s, const struct target *t, const struct
 int facts_gather(struct conf_set *s, const struct target *t, unsigned modes, const struct relay_settings *o,
 		 struct plan_facts *f)
 {
+	/* dovecot.conf is read once, by the first that needs it. */
+	_cleanup_(dovecot_conf_done) struct dovecot_conf dc = { 0 };
 	int r;
 	if (modes == MODE_SUBMISSION)
 		r = relay_gather(s, t, o, f);
 	else
-		r = postfix_open(s, t->postfix_dir, &f->main_cf, &f->master_cf);
+		r = postfix_open(s, t->postfix_dir, &f->main_cf, &f->master_cf) ?:
+		    dovecot_ssl_facts_gather(s, t, &dc, &f->dovecot);
 	if (r < 0)
 		return r;
-	return sasl_facts_gather(s, t, f->main_cf, &f->sasl);
+	return sasl_facts_gather(s, t, f->main_cf, &dc, &f->sasl);
 }
 
 void facts_done(struct plan_facts *f)

@@ -6,6 +6,7 @@
 #include <fnmatch.h>
 #include <sys/stat.h>
 
+#include "dovecot-facts.h"
 #include "postfix-read.h"
 #include "rootfs.h"
 #include "sasl.h"
@@ -144,7 +145,8 @@ static int claim_facts(struct conf_set *s, const struct target *o, struct conf_f
 	return postfix_param(s, o->postfix_dir, main_cf, "queue_directory", &f->queue_directory);
 }
 
-int sasl_facts_gather(struct conf_set *s, const struct target *o, struct conf_file *main_cf, struct sasl_facts *f)
+int sasl_facts_gather(struct conf_set *s, const struct target *o, struct conf_file *main_cf, struct dovecot_conf *dc,
+		      struct sasl_facts *f)
 {
 	bool names, ours;
 	int r;
@@ -153,19 +155,14 @@ int sasl_facts_gather(struct conf_set *s, const struct target *o, struct conf_fi
 	if (names)
 		return ours ? claim_facts(s, o, main_cf, f) : 0;
 
-	_cleanup_free_ char *conf = strdup_printf("%s/dovecot.conf", o->dovecot_dir);
-	_cleanup_free_ char *confd = strdup_printf("%s/conf.d", o->dovecot_dir);
-	_cleanup_free_ char *host = conf ? path_under_root(s->root, conf) : NULL, *text = NULL, *listener = NULL;
-	size_t len;
-	if (!host || !confd)
+	_cleanup_free_ char *confd = strdup_printf("%s/conf.d", o->dovecot_dir), *listener = NULL;
+	if (!confd)
 		return -ENOMEM;
-	r = root_read_file(s->root, conf, false, &text, &len, NULL);
-	if (r == -ENOENT) {
-		f->dovecot_conf = r;
+	if ((r = dovecot_conf_read(s, o, dc)) < 0)
+		return r;
+	if ((f->dovecot_conf = dc->r) < 0)
 		return 0;
-	}
-	if (r < 0)
-		return log_err(r, "%s: %s", host, root_strerror(s->root, conf, r));
+	const char *text = dc->text;
 	if ((r = postfix_param(s, o->postfix_dir, main_cf, "queue_directory", &f->queue_directory)) < 0 ||
 	    (r = postfix_param(s, o->postfix_dir, main_cf, "mail_owner", &f->mail_owner)) < 0)
 		return r;

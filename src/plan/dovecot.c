@@ -1,60 +1,9 @@
 /* Dovecot ssl edits. */
 #include "dovecot.h"
 
-#include <sys/stat.h>
-
 #include "aug.h"
 #include "dlopen-augeas.h"
-#include "rootfs.h"
 #include "util.h"
-
-/* Facts read from dovecot.conf's lines: 2.4 requires "dovecot_config_version" as its first
- * setting; the stock file includes conf.d; a file may set ssl itself after that include, and
- * then its settings win over conf.d's (Dovecot: the last one read wins). */
-struct dovecot_facts {
-	bool v24;
-	bool includes_confd;
-	bool ssl_after_include; /* dovecot.conf sets ssl, ssl_* or ssl_server { } after including conf.d */
-};
-
-static void scan_main(const char *text, struct dovecot_facts *f)
-{
-	int depth = 0; /* of blocks: only top-level lines count ("local_name x { ssl_cert = ... }" does not) */
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		while (*l == ' ' || *l == '\t')
-			l++;
-		size_t n = strcspn(l, "\r\n");
-		const char *hash = memchr(l, '#', n);
-		size_t end = hash ? (size_t)(hash - l) : n;
-		while (end > 0 && (l[end - 1] == ' ' || l[end - 1] == '\t'))
-			end--;
-		bool top = depth == 0;
-		if (end > 0 && l[0] == '}')
-			depth -= depth > 0;
-		else if (end > 0 && l[end - 1] == '{' && !memchr(l, '=', end))
-			depth++;
-		if (!top)
-			continue;
-		if (strncmp(l, "dovecot_config_version", 22) == 0)
-			f->v24 = true;
-		if (strncmp(l, "!include", 8) == 0 && memmem(l, n, "conf.d/*.conf", 13))
-			f->includes_confd = true;
-		else if (f->includes_confd && strncmp(l, "ssl", 3) == 0 && strchr(" \t=_{", l[3]))
-			f->ssl_after_include = true;
-	}
-}
-
-/* 1 when PATH is a regular file, 0 when it does not exist; anything else there is an error. */
-static int regular_file(const char *root, const char *path)
-{
-	struct stat st;
-	int r = root_stat(root, path, false, &st);
-	if (r < 0)
-		return r == -ENOENT ? 0 : log_err(r, "%s: %s", path, strerror(-r));
-	if (!S_ISREG(st.st_mode))
-		return log_err(-EINVAL, "%s: not a regular file", path);
-	return 1;
-}
 
 /* The first node of F's tree matching EXPR (relative to the tree; malloc'd), or NULL. */
 static int first_match(struct conf_set *s, struct conf_file *f, const char *expr, char **out)
@@ -142,35 +91,24 @@ static int set_cert_key(struct conf_set *s, struct conf_file *f, bool v24, const
 	return set_near_default(s, f, "ssl_key", k);
 }
 
-int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *cert, const char *key, bool *found)
+int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *cert, const char *key,
+		     const struct dovecot_ssl_facts *facts)
 {
 	_cleanup_free_ char *main_path = strdup_printf("%s/dovecot.conf", dovecot_dir);
 	_cleanup_free_ char *ssl_path = strdup_printf("%s/conf.d/10-ssl.conf", dovecot_dir);
-	_cleanup_free_ char *host_main = NULL, *text = NULL;
-	struct dovecot_facts facts = { 0 };
+	_cleanup_free_ char *host_main = NULL;
 	struct conf_file *f;
-	size_t len;
 	int r;
 
-	*found = false;
 	if (!main_path || !ssl_path || !(host_main = path_under_root(s->root, main_path)))
 		return -ENOMEM;
-	r = root_read_file(s->root, main_path, false, &text, &len, NULL);
-	if (r == -ENOENT) {
+	if (!facts->found) {
 		log_info("Dovecot: no %s: IMAPS/POP3S not configured", host_main);
 		return 0;
 	}
-	if (r < 0)
-		return log_err(r, "%s: %s", host_main, root_strerror(s->root, main_path, r));
-	*found = true;
-	scan_main(text, &facts);
-
-	int r_ssl = regular_file(s->root, ssl_path);
-	if (r_ssl < 0)
-		return r_ssl;
 	/* Where the settings take effect: dovecot.conf's own after its conf.d include win. */
-	const char *target = r_ssl && !(facts.includes_confd && facts.ssl_after_include) ? ssl_path : main_path;
-	if (facts.ssl_after_include)
+	const char *target = facts->ssl_conf && !(facts->includes_confd && facts->ssl_after_include) ? ssl_path : main_path;
+	if (facts->ssl_after_include)
 		log_info("Dovecot: %s sets ssl after including conf.d: edited there", host_main);
 	if ((r = conf_open(s, target, DOVECOT_LENS, true, &f)) < 0)
 		return r;
@@ -179,7 +117,7 @@ int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *ce
 	const char *ssl;
 	if ((r = conf_get(s, f, "ssl", &present, &ssl)) < 0)
 		return r;
-	if (!present && target == main_path && r_ssl) {
+	if (!present && target == main_path && facts->ssl_conf) {
 		/* dovecot.conf sets the certificate after conf.d but not ssl: 10-ssl.conf's ssl counts. */
 		struct conf_file *c;
 		if ((r = conf_open(s, ssl_path, DOVECOT_LENS, true, &c)) < 0 || (r = conf_get(s, c, "ssl", &present, &ssl)) < 0)
@@ -192,7 +130,7 @@ int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *ce
 		if ((r = set_near_default(s, f, "ssl", "yes")) < 0)
 			return r;
 	/* A 2.4 file is also recognised by its names. */
-	bool v24 = facts.v24;
+	bool v24 = facts->v24;
 	if (!v24 && conf_get(s, f, "ssl_server_cert_file", &present, &ssl) == 0 && present)
 		v24 = true;
 	if (!v24 && conf_get(s, f, "ssl_server[count(#name) = 0]", &present, &ssl) == 0 && present)

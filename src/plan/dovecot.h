@@ -3,9 +3,12 @@
  * lens for every Dovecot file (lenses/op25b_dovecot.aug). */
 #pragma once
 #include "conffile.h"
+#include "plan-facts.h"
 
 #define DOVECOT_LENS "Op25b_Dovecot.lns"
 
-/* Point Dovecot at CERT/KEY and turn ssl on (never lowering "required"). A missing Dovecot is
- * not an error: *found is false and nothing is planned. */
-int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *cert, const char *key, bool *found);
+/* Point Dovecot at CERT/KEY and turn ssl on (never lowering "required"), in the file FACTS
+ * (dovecot_ssl_facts_gather(), src/facts/dovecot-facts.c) say it takes effect. A missing Dovecot
+ * is not an error: nothing is planned. */
+int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *cert, const char *key,
+		     const struct dovecot_ssl_facts *facts);

@@ -25,6 +25,17 @@ struct sasl_facts {
 	char *mail_owner;
 };
 
+/* Dovecot's ssl (src/plan/dovecot.c, smtps), from dovecot.conf's lines: 2.4 requires
+ * "dovecot_config_version" as its first setting; the stock file includes conf.d; a file may set ssl
+ * itself after that include, and then its settings win over conf.d's (the last one read wins). */
+struct dovecot_ssl_facts {
+	bool found;             /* dovecot.conf exists (else Dovecot is not installed) */
+	bool v24;
+	bool includes_confd;
+	bool ssl_after_include; /* dovecot.conf sets ssl, ssl_* or ssl_server { } after including conf.d */
+	bool ssl_conf;          /* conf.d/10-ssl.conf is a regular file (it does not exist otherwise) */
+};
+
 /* The relay (apply --mode=submission). */
 struct relay_facts {
 	struct hostport hp;               /* --relayhost parsed, port 587 unless given */
@@ -42,4 +53,5 @@ struct plan_facts {
 	struct conf_file *main_cf, *master_cf; /* parsed, in the file set */
 	struct relay_facts relay;
 	struct sasl_facts sasl;
+	struct dovecot_ssl_facts dovecot; /* smtps only */
 };

@@ -151,11 +151,10 @@ static int plan_master_cf(struct conf_set *s, struct conf_file *m, const struct 
 
 int plan_smtps(struct conf_set *s, const struct target *o, const struct tls_paths *tls, const struct plan_facts *f)
 {
-	bool dovecot;
 	int r;
 
 	if ((r = plan_tls_server(s, f->main_cf, tls)) < 0 || (r = plan_master_cf(s, f->master_cf, tls)) < 0)
 		return r;
-	return dovecot_plan_ssl(s, o->dovecot_dir, tls->cert, tls->key, &dovecot) ?:
+	return dovecot_plan_ssl(s, o->dovecot_dir, tls->cert, tls->key, &f->dovecot) ?:
 	       plan_sasl_wiring(s, o, f->main_cf, &f->sasl);
 }
