@@ -8,7 +8,6 @@
 #include "fwstep.h"
 #include "journal.h"
 #include "plan.h"
-#include "postfix-read.h"
 #include "report.h"
 #include "restart.h"
 #include "txn.h"
@@ -96,11 +95,9 @@ static int plan(struct conf_set *s, const struct request *o, const struct tls_pa
 	int r;
 	if (o->modes != MODE_SMTPS && o->modes != MODE_SUBMISSION)
 		return log_err(-EINVAL, "--mode=%s: not available yet", mode_name(o->modes));
-	/* Both modes read compiled defaults of Postfix: that postconf runs while the files are parsed. */
-	postfix_defaults_prefetch(s);
-	if (o->tls.domain && (r = plan_certbot_hook(s, &o->target)) < 0)
+	if ((r = facts_gather(s, &o->target, o->modes, &o->relay, o->tls.domain, f)) < 0)
 		return r;
-	if ((r = facts_gather(s, &o->target, o->modes, &o->relay, f)) < 0)
+	if (o->tls.domain && (r = plan_certbot_hook(s, &o->target, &f->hook)) < 0)
 		return r;
 	return o->modes == MODE_SMTPS ? plan_smtps(s, &o->target, tls, f) : plan_submission(s, &o->target, &o->relay, tls, f);
 }

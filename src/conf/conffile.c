@@ -149,6 +149,18 @@ int conf_open_raw(struct conf_set *s, const char *path, mode_t create_mode, stru
 	return 0;
 }
 
+void conf_whole(struct conf_file *f, char *text)
+{
+	f->secret = false;
+	if (f->existed && streq(f->old, text)) {
+		f->claimed = true;
+		free(text);
+		return;
+	}
+	f->new_len = strlen(text);
+	f->new = text;
+}
+
 int conf_open_whole(struct conf_set *s, const char *path, mode_t mode, char *text)
 {
 	struct conf_file *f;
@@ -157,14 +169,7 @@ int conf_open_whole(struct conf_set *s, const char *path, mode_t mode, char *tex
 		free(text);
 		return r;
 	}
-	f->secret = false;
-	if (f->existed && streq(f->old, text)) {
-		f->claimed = true;
-		free(text);
-		return 0;
-	}
-	f->new_len = strlen(text);
-	f->new = text;
+	conf_whole(f, text);
 	return 0;
 }
 

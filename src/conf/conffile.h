@@ -67,6 +67,8 @@ int conf_open_raw(struct conf_set *s, const char *path, mode_t create_mode, stru
 /* An op25b file (a drop-in) whose whole content is TEXT (taken, freed here): unchanged when it
  * already holds it, else written with MODE. */
 int conf_open_whole(struct conf_set *s, const char *path, mode_t mode, char *text);
+/* The same for F, opened with conf_open_raw() (not a secret). */
+void conf_whole(struct conf_file *f, char *text);
 struct conf_file *conf_find(struct conf_set *s, const char *path);
 
 /* Absolute Augeas path of REL in F's tree (malloc'd). */

@@ -1,9 +1,13 @@
 /* Facts, gathered once before planning (see facts.h). */
 #include "facts.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dovecot-facts.h"
+#include "plan.h"
 #include "postfix-read.h"
 #include "postmap.h"
 #include "relay-check.h"
@@ -148,12 +152,37 @@ static int relay_gather(struct conf_set *s, const struct target *t, const struct
 	return open_map(s, t, o, rf);
 }
 
+/* --domain: certbot's hook directory, the hook parsed raw (first in S: where it has always been),
+ * and the binary that runs now. */
+static int hook_gather(struct conf_set *s, const struct target *t, struct hook_facts *f)
+{
+	/* certbot makes the directory when it is installed; without certbot there is nothing to hook. */
+	_cleanup_close_ int dfd = root_open(t->root, CERTBOT_HOOK_DIR, O_RDONLY | O_DIRECTORY, 0);
+	if (dfd < 0) {
+		log_info("%s: not found (certbot not installed?): after a renewal run 'op25b reload-certs' "
+			 "(op25b(8) shows acme.sh and systemd set-ups)", CERTBOT_HOOK_DIR);
+		return 0;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return log_err(-errno, "/proc/self/exe: %m");
+	exe[n] = '\0';
+	if (!(f->exe = strdup(exe)))
+		return -ENOMEM;
+	return conf_open_raw(s, CERTBOT_HOOK, 0755, &f->file);
+}
+
 int facts_gather(struct conf_set *s, const struct target *t, unsigned modes, const struct relay_settings *o,
-		 struct plan_facts *f)
+		 bool hook, struct plan_facts *f)
 {
 	/* dovecot.conf is read once, by the first that needs it. */
 	_cleanup_(dovecot_conf_done) struct dovecot_conf dc = { 0 };
 	int r;
+	/* Postfix's compiled defaults: that postconf runs while the files are parsed. */
+	postfix_defaults_prefetch(s);
+	if (hook && (r = hook_gather(s, t, &f->hook)) < 0)
+		return r;
 	if (modes == MODE_SUBMISSION)
 		r = relay_gather(s, t, o, f);
 	else
@@ -172,6 +201,7 @@ void facts_done(struct plan_facts *f)
 	free(rf->mechanisms);
 	free(rf->table_type);
 	free(rf->map_path);
+	free(f->hook.exe);
 	sasl_facts_done(&f->sasl);
 	*f = (struct plan_facts){ 0 };
 }

@@ -10,13 +10,14 @@
  * -EINVAL with the reason printed. */
 int facts_secret(const struct target *t, const struct relay_settings *o, struct plan_facts *f);
 
-/* For MODES (one MODE_* bit): Postfix's main.cf and master.cf parsed into S, and for submission
+/* For MODES (one MODE_* bit): with HOOK (--domain), certbot's hook; Postfix's main.cf and
+ * master.cf parsed into S, Dovecot's ssl facts for smtps, and for submission
  * the password (facts_secret()), the relay checked (relay_tls_check(): a probe unless
  * --mechanisms=LIST with secure), the mechanisms, the table type, the map parsed (first in S: it is
  * written and compiled before main.cf points at it); the SASL wiring's facts for both. Nothing is
  * written. 0, or a negative errno after a message saying what failed. */
 int facts_gather(struct conf_set *s, const struct target *t, unsigned modes, const struct relay_settings *o,
-		 struct plan_facts *f);
+		 bool hook, struct plan_facts *f);
 
 /* Free F; the password is wiped. */
 void facts_done(struct plan_facts *f);

@@ -49,9 +49,16 @@ struct relay_facts {
 	bool map_closed;                  /* the map and its compiled table are root:root 0600 already */
 };
 
+/* apply --domain: the certbot deploy hook (src/plan/plan-hook.c). */
+struct hook_facts {
+	struct conf_file *file;           /* CERTBOT_HOOK parsed raw; NULL: certbot is not installed */
+	char *exe;                        /* the binary that runs now, where it is installed */
+};
+
 struct plan_facts {
 	struct conf_file *main_cf, *master_cf; /* parsed, in the file set */
 	struct relay_facts relay;
 	struct sasl_facts sasl;
 	struct dovecot_ssl_facts dovecot; /* smtps only */
+	struct hook_facts hook;           /* --domain only */
 };

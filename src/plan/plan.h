@@ -23,4 +23,5 @@ int plan_smtps(struct conf_set *s, const struct target *t, const struct tls_path
 /* --domain: the certbot deploy hook that runs `op25b reload-certs` (plan-hook.c). */
 #define CERTBOT_HOOK_DIR "/etc/letsencrypt/renewal-hooks/deploy"
 #define CERTBOT_HOOK CERTBOT_HOOK_DIR "/op25b"
-int plan_certbot_hook(struct conf_set *s, const struct target *t);
+/* F: facts_gather() with the hook asked for (src/facts/facts.h). */
+int plan_certbot_hook(struct conf_set *s, const struct target *t, const struct hook_facts *f);

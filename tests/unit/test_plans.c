@@ -109,7 +109,7 @@ static char *plan_diff(const char *fixture, unsigned mode)
 
 	/* "postconf -d -h queue_directory mail_owner default_database_type", as Debian's answers. */
 	ck_assert_ptr_nonnull(s.postfix_defaults = strdup(DEFAULTS));
-	ck_assert_int_eq(facts_gather(&s, &t, mode, &relay, &f), 0);
+	ck_assert_int_eq(facts_gather(&s, &t, mode, &relay, false, &f), 0);
 	ck_assert_msg(s.postfix_defaults_job.pid <= 0, "postconf was started");
 	int r = mode == MODE_SMTPS ? plan_smtps(&s, &t, &tls, &f) : plan_submission(&s, &t, &relay, &tls, &f);
 	ck_assert_msg(r == 0, "%s %s: the plan failed: %d", fixture, mode_name(mode), r);
@@ -353,6 +353,44 @@ START_TEST(sasl_wiring_facts)
 }
 END_TEST
 
+/* smtps without Dovecot (the facts say dovecot.conf is not there): Postfix only. */
+START_TEST(smtps_without_dovecot)
+{
+	struct by_hand h;
+	by_hand_start(&h, NULL);
+	h.tls = (struct tls_paths){ .cert = "/etc/pki/fullchain.pem", .key = "/etc/pki/privkey.pem" };
+	h.f.dovecot = (struct dovecot_ssl_facts){ .found = false };
+	h.f.sasl.dovecot_conf = -ENOENT;
+	ck_assert_int_eq(plan_smtps(&h.s, &h.t, &h.tls, &h.f), 0);
+	for (size_t i = 0; i < h.s.n; i++)
+		ck_assert_msg(strncmp(h.s.files[i]->path, "/etc/dovecot/", 13) != 0, "%s planned", h.s.files[i]->path);
+	ck_assert_str_eq(main_cf(&h, "smtpd_tls_cert_file"), "/etc/pki/fullchain.pem");
+	ck_assert_str_eq(main_cf(&h, "smtpd_sasl_type"), "");
+	by_hand_end(&h);
+}
+END_TEST
+
+/* The certbot hook from its facts: the binary's path in the script, the directories given; none
+ * without certbot; a path that a shell would read otherwise is refused. */
+START_TEST(certbot_hook_from_facts)
+{
+	struct by_hand h;
+	by_hand_start(&h, NULL);
+	h.t.postfix_dir = "/srv/postfix";
+	ck_assert_int_eq(plan_certbot_hook(&h.s, &h.t, &h.f.hook), 0);
+	ck_assert_ptr_null(file_named(&h, CERTBOT_HOOK));
+	ck_assert_int_eq(conf_open_raw(&h.s, CERTBOT_HOOK, 0755, &h.f.hook.file), 0);
+	ck_assert_ptr_nonnull(h.f.hook.exe = strdup("/usr/sbin/op25b"));
+	ck_assert_int_eq(plan_certbot_hook(&h.s, &h.t, &h.f.hook), 0);
+	ck_assert_ptr_nonnull(h.f.hook.file->new);
+	ck_assert_ptr_nonnull(strstr(h.f.hook.file->new, "\nexec /usr/sbin/op25b reload-certs -q --postfix-dir=/srv/postfix\n"));
+	free(h.f.hook.exe);
+	ck_assert_ptr_nonnull(h.f.hook.exe = strdup("/opt/o'p/op25b"));
+	ck_assert_int_eq(plan_certbot_hook(&h.s, &h.t, &h.f.hook), -EINVAL);
+	by_hand_end(&h);
+}
+END_TEST
+
 int main(void)
 {
 	log_verbosity = -1;
@@ -369,6 +407,8 @@ int main(void)
 	tcase_add_test(th, submission_pinned);
 	tcase_add_test(th, submission_map_facts);
 	tcase_add_test(th, sasl_wiring_facts);
+	tcase_add_test(th, smtps_without_dovecot);
+	tcase_add_test(th, certbot_hook_from_facts);
 	suite_add_tcase(s, th);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
