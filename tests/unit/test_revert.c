@@ -143,7 +143,7 @@ static int plan_mode(struct conf_set *s, struct target *t, unsigned mode, const 
 	struct tls_paths none = { 0 };
 	if (!(s->postfix_defaults = strdup(DEFAULTS)))
 		return -ENOMEM;
-	int r = facts_gather(s, t, mode, &relay, &f);
+	int r = facts_gather(s, t, mode, &relay, false, &f);
 	if (r == 0)
 		r = mode == MODE_SMTPS ? plan_smtps(s, t, tls ? tls : &smtps_tls, &f) : plan_submission(s, t, &relay, &none, &f);
 	facts_done(&f);
