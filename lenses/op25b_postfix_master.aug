@@ -267,7 +267,7 @@ let lns = (comment | empty | orphan)* . (entry . cmts)*
    with its complete regexp (about 275 groups), in get and again in put, and
    a star only line by line. Reading and writing a stock master.cf takes
    85 M instructions instead of 122 M. op25b tries it first and reads a file
-   it cannot read with lns (src/aug.c); both typecheck. *)
+   it cannot read with lns (src/conf/aug.c); both typecheck. *)
 let lns_entries = (comment | empty | entry)*
 
 (* Variable: filter  not autoloaded, see "Loading" *)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t-firewall.sh: the firewall step (src/firewall.c) against a real firewalld.
+# t-firewall.sh: the firewall step (src/system/firewall*.c) against a real firewalld.
 #
 # firewalld runs in its own network namespace on a private bus with a private permanent config
 # (tests/lib/fw.sh); offline cases edit scratch trees; "firewalld not running" and "no firewalld"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # check DESC eval '...' expands its command when it runs; cleanup and has run indirectly.
 # shellcheck disable=SC2016,SC2317,SC2034
-# t-units.sh: restarting units over systemd's D-Bus API (src/units.c), against a real systemd 252
+# t-units.sh: restarting units over systemd's D-Bus API (src/system/units*.c), against a real systemd 252
 # booted in private namespaces by tests/lib/sysd.sh, through the test driver tests/tools/restart-unit.c.
 # Prints "ok - ..." / "FAIL - ..." per check, "# ..." notes (timings), and finally
 # "N passed, N failed, N skipped"; exits non-zero when a check failed.

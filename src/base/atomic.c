@@ -267,19 +267,20 @@ int atomic_remove(const char *root, const char *path, const char *expect, size_t
 int atomic_stage_open(const char *root, const char *state_dir)
 {
 	if (!state_dir)
-		return -1;
+		return -ENOENT;
 	_cleanup_close_ int sd = root_open(root, state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 	if (sd < 0)
-		return -1;
+		return sd;
 	if (mkdirat(sd, "stage", 0700) < 0 && errno != EEXIST)
-		return -1;
+		return -errno;
 	int fd = openat(sd, "stage", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		return -errno;
+	int r = fstat(fd, &st) < 0 ? -errno : st.st_uid != geteuid() || (st.st_mode & 077) ? -EPERM : 0;
+	if (r < 0) {
 		close(fd);
-		return -1;
+		return r;
 	}
 	/* What a killed run left: new files never put in place, old ones already replaced. */
 	int dup_fd = dup(fd);

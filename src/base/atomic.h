@@ -6,8 +6,9 @@
 #include <sys/stat.h>
 
 /* The directory where writes link their new file before it is exchanged into place: STATE/stage
- * (0700, op25b's own), emptied of what a killed run left there. -1 (and writes stage in the
- * target's own directory) when STATE_DIR is NULL or cannot be used. Close it when done. */
+ * (0700, op25b's own), emptied of what a killed run left there. A negative errno (and writes
+ * stage in the target's own directory) when STATE_DIR is NULL or cannot be used. Close it when
+ * done. */
 int atomic_stage_open(const char *root, const char *state_dir);
 
 /* Replace PATH (a target-system path, resolved beneath ROOT; a last symlink is followed inside the

@@ -1,10 +1,7 @@
 /* Messages, paths, whole-file reads and durable writes. */
 #include "util.h"
 
-#include <fcntl.h>
-#include <libgen.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
 #include <time.h>
 
 int log_verbosity = 0;
@@ -98,37 +95,6 @@ int write_all(int fd, const void *buf, size_t len)
 		p += k;
 		len -= (size_t)k;
 	}
-	return 0;
-}
-
-int fsync_parent_dir(const char *path)
-{
-	_cleanup_free_ char *copy = strdup(path);
-	if (!copy)
-		return -ENOMEM;
-	_cleanup_close_ int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		return -errno;
-	return 0;
-}
-
-int mkdir_p(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *p = strdup(path);
-	if (!p)
-		return -ENOMEM;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
 	return 0;
 }
 

@@ -64,12 +64,6 @@ void sha256_hex(const void *data, size_t len, char out[65]);
 /* Write all bytes, retrying on EINTR/short writes. */
 int write_all(int fd, const void *buf, size_t len);
 
-/* fsync the directory that holds PATH, so a rename in it is durable. */
-int fsync_parent_dir(const char *path);
-
-/* Create directory and parents with MODE for the new ones. */
-int mkdir_p(const char *path, mode_t mode);
-
 /* A DNS name as --domain takes it (it becomes a directory name under /etc/letsencrypt/live):
  * 1..253 letters, digits, '-' and '.', not starting with '.' or '-', no "..". */
 bool is_dns_name(const char *s);

@@ -56,7 +56,7 @@ static int reload_certs(const struct request *o, struct report *rep)
 	/* Held from here to the record of what the services were given: a concurrent apply or
 	 * reload-certs waits. */
 	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
-		return r == -EBUSY || r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+		return exit_status_of(r);
 	if ((r = certs_seen_read(o->target.root, o->target.state_dir, &seen)) < 0)
 		return EXIT_FAIL;
 

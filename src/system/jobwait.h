@@ -1,4 +1,4 @@
-/* Waiting for systemd jobs, the way systemctl waits (its bus-wait-for-jobs): watch JobRemoved and
+/* Waiting for systemd jobs, the way systemctl waits: watch JobRemoved and
  * Subscribe BEFORE any job is queued (a fast job's signal is otherwise lost), queue every job, then
  * dispatch signals until each queued job is removed or the deadline passes. Several jobs (Postfix
  * and Dovecot) run at the same time and are waited for together.

@@ -12,8 +12,8 @@
 
 #define USEC_PER_SEC 1000000ull
 /* How long reloaded daemons get to serve the new files: they re-read them in well under a second
- * (FINDINGS, and t-reload.sh's notes); a port that still presents the old certificate after this
- * will not change its mind. */
+ * (check_serving() logs how long each took; tests/t-reload.sh shows it); a port that still
+ * presents the old certificate after this will not change its mind. */
 #define SERVE_WAIT_USEC (10 * USEC_PER_SEC)
 #define SERVE_JOURNAL_LINES 8u
 

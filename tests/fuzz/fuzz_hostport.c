@@ -1,4 +1,4 @@
-/* libFuzzer target: the relay-host parser (src/hostport.h). Invariants: a parsed host is one that
+/* libFuzzer target: the relay-host parser (src/net/hostport.h). Invariants: a parsed host is one that
  * Postfix can take (no blanks, no control bytes, no '#'), the port is 1..65535, and formatting then
  * parsing again gives the same host and port (what op25b writes into main.cf and the map reads
  * back the same). */

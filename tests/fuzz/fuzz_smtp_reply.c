@@ -1,4 +1,4 @@
-/* libFuzzer target: the SMTP reply and EHLO parsers (src/smtp_reply.h), fed the way the probe feeds
+/* libFuzzer target: the SMTP reply and EHLO parsers (src/net/smtp_reply.h), fed the way the probe feeds
  * them: bytes arriving in chunks of any size, several replies in a row. Invariants checked: the
  * bounds of smtp_reply.h hold, "used" never points past the input, a complete 250 reply parses as
  * EHLO without error, and every mechanism reported is RFC 4422 syntax. */

@@ -1,4 +1,4 @@
-/* fw-driver: drive the firewall step (src/firewall.h) from tests/t-firewall.sh.
+/* fw-driver: drive the firewall step (src/system/firewall.h) from tests/t-firewall.sh.
  *
  *   fw-driver [OPTIONS] detect                    where: online|offline|absent (and why)
  *   fw-driver [OPTIONS] open MODE[,MODE]          open the services of the modes

@@ -1,4 +1,4 @@
-/* restart-unit: test driver for src/units.c (not installed, not part of ./op25b).
+/* restart-unit: test driver for src/system/units*.c (not installed, not part of ./op25b).
  *
  * usage: restart-unit [-v] [--root=DIR] [--timeout=SECS] [--twice] [--journal=N] [--names] [UNIT...]
  *   Prints "offline: yes (WHY)" and exits 0 when units_offline() says so; else opens the bus,
