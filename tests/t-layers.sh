@@ -27,6 +27,16 @@ newc=$(comm -13 <(sort <<<"$KNOWN_CYCLES") <(sort <<<"$cycles") | grep .)
 check "layers: no new include cycle${newc:+ ($(echo $newc))}" test -z "$newc"
 printf '%s\n' "$report" | sed -n '1,3s/^/# /p'
 
+# Plans are pure (src/plan/plan.h): they edit parsed trees with the facts src/facts/ gathered. No
+# header of the file layer, processes or the network in src/plan/, and no call that reads the
+# system (files beneath the root, processes, the password, the network, /proc): files reach a plan
+# only through the file set (conf_open*, src/conf/conffile.h).
+impure_inc=$(grep -nE '#include "(rootfs|spawn|probe|tlsconn|postmap|units|restart|validate|offline)\.h"' "$TOP"/src/plan/*.[ch] | sed "s|$TOP/||")
+check "plans: include no header that reads the system${impure_inc:+ ($(echo $impure_inc))}" test -z "$impure_inc"
+impure_call=$(grep -nE '\b(root_[a-z_]+|read_file|read_fd_all|spawn_[a-z_]+|secret_from_[a-z]+|probe_[a-z_]+|tlsconn_[a-z_]+|readlink|fopen|opendir|lstat|stat|getenv|postfix_param|postfix_defaults_prefetch)[[:space:]]*\(' \
+	"$TOP"/src/plan/*.c | sed "s|$TOP/||")
+check "plans: call nothing that reads the system${impure_call:+ ($(echo $impure_call))}" test -z "$impure_call"
+
 # The script itself must see a climb: a scratch tree where base/ includes cli/.
 mkdir -p "$SCRATCH/src/base" "$SCRATCH/src/cli"
 printf '#include "verbs.h"\n' >"$SCRATCH/src/base/low.c"
