@@ -239,14 +239,22 @@ static bool same_value(const char *x, const char *y)
 	return (!x && !y) || streq(x, y);
 }
 
+/* REL's node in F's tree (*ABS, malloc'd) and its state now: what conf_set(), conf_remove() and
+ * conf_claim() record as "before". */
+static int node_now(struct conf_set *s, struct conf_file *f, const char *rel, char **abs, bool *present,
+		    const char **cur)
+{
+	if (!(*abs = conf_node(f, rel)))
+		return -ENOMEM;
+	return aug_state(s->aug, *abs, present, cur);
+}
+
 int conf_set(struct conf_set *s, struct conf_file *f, const char *rel, const char *value)
 {
-	_cleanup_free_ char *abs = conf_node(f, rel);
+	_cleanup_free_ char *abs = NULL;
 	bool present;
 	const char *cur;
-	if (!abs)
-		return -ENOMEM;
-	int r = aug_state(s->aug, abs, &present, &cur);
+	int r = node_now(s, f, rel, &abs, &present, &cur);
 	if (r < 0)
 		return r;
 	if (present && same_value(cur, value))
@@ -260,12 +268,10 @@ int conf_set(struct conf_set *s, struct conf_file *f, const char *rel, const cha
 
 int conf_remove(struct conf_set *s, struct conf_file *f, const char *rel)
 {
-	_cleanup_free_ char *abs = conf_node(f, rel);
+	_cleanup_free_ char *abs = NULL;
 	bool present;
 	const char *cur;
-	if (!abs)
-		return -ENOMEM;
-	int r = aug_state(s->aug, abs, &present, &cur);
+	int r = node_now(s, f, rel, &abs, &present, &cur);
 	if (r < 0)
 		return r;
 	if (!present)
@@ -279,12 +285,10 @@ int conf_remove(struct conf_set *s, struct conf_file *f, const char *rel)
 
 int conf_claim(struct conf_set *s, struct conf_file *f, const char *rel)
 {
-	_cleanup_free_ char *abs = conf_node(f, rel);
+	_cleanup_free_ char *abs = NULL;
 	bool present;
 	const char *cur;
-	if (!abs)
-		return -ENOMEM;
-	int r = aug_state(s->aug, abs, &present, &cur);
+	int r = node_now(s, f, rel, &abs, &present, &cur);
 	return r < 0 ? r : edit_append(&f->edits, &f->n_edits, rel, present, cur, present, cur);
 }
 

@@ -164,6 +164,19 @@ static int parse_origin(struct tx *t, struct meta_line *l)
 	return 0;
 }
 
+/* What a file line and a rebase line both say: the file as it was before (existed, owner, mode)
+ * and its hashes ("orig=H", "new=H", checked by the caller). */
+static void set_start(struct tx_file *x, unsigned ex, unsigned uid, unsigned gid, unsigned mode, const char *orig,
+		      const char *new)
+{
+	x->existed = ex;
+	x->uid = uid;
+	x->gid = gid;
+	x->mode = mode;
+	snprintf(x->orig_hash, sizeof(x->orig_hash), "%s", orig + 5);
+	snprintf(x->new_hash, sizeof(x->new_hash), "%s", new + 4);
+}
+
 /* "file existed= uid= gid= mode= secret= orig= new= lens= PATH" */
 static int parse_file(struct tx *t, struct meta_line *l)
 {
@@ -185,13 +198,8 @@ static int parse_file(struct tx *t, struct meta_line *l)
 	const char *path = next(l);
 	if (!path || path[0] != '/')
 		return meta_error(l, "bad file path");
-	x->existed = ex;
 	x->secret = sec;
-	x->uid = uid;
-	x->gid = gid;
-	x->mode = mode;
-	snprintf(x->orig_hash, sizeof(x->orig_hash), "%s", tok[5] + 5);
-	snprintf(x->new_hash, sizeof(x->new_hash), "%s", tok[6] + 4);
+	set_start(x, ex, uid, gid, mode, tok[5], tok[6]);
 	x->path = dec(path);
 	x->lens = streq(tok[7] + 5, "-") ? NULL : strdup(tok[7] + 5);
 	if (!x->path || (!x->lens && !streq(tok[7] + 5, "-")))
@@ -248,12 +256,7 @@ static int parse_rebase(struct tx *t, struct meta_line *l)
 	    strncmp(tok[6], "new=", 4) || strncmp(tok[7], "copy=base.", 10) || strchr(tok[7] + 5, '/'))
 		return meta_error(l, "bad rebase line");
 	struct tx_file *x = &t->files[i];
-	x->existed = ex;
-	x->uid = uid;
-	x->gid = gid;
-	x->mode = mode;
-	snprintf(x->orig_hash, sizeof(x->orig_hash), "%s", tok[5] + 5);
-	snprintf(x->new_hash, sizeof(x->new_hash), "%s", tok[6] + 4);
+	set_start(x, ex, uid, gid, mode, tok[5], tok[6]);
 	free(x->copy);
 	if (!(x->copy = strdup(tok[7] + 5)))
 		return -ENOMEM;
