@@ -138,6 +138,36 @@ static int stale(const char *shown, const char *what)
 	return log_err(-ESTALE, "%s: changed by someone else while op25b was working; not %s", shown, what);
 }
 
+/* A new file FD (named *TMPNAME in DFD, or unnamed): its name BASE appears with its whole content,
+ * or not at all; -ESTALE when something took the name meanwhile. */
+static int place_new(int fd, int dfd, const char *base, char **tmpname)
+{
+	int r;
+	if (*tmpname)
+		r = renameat2(dfd, *tmpname, dfd, base, RENAME_NOREPLACE) < 0 ? -errno : 0;
+	else
+		r = link_tmp(fd, dfd, base);
+	if (r == -EEXIST)
+		return -ESTALE;
+	if (r < 0)
+		return r;
+	free(TAKE_PTR(*tmpname)); /* it is BASE now */
+	return 0;
+}
+
+/* No RENAME_EXCHANGE on this file system: compare BASE with EXPECT, then rename the staged file
+ * *SNAME (in SFD) over it; -ESTALE when BASE changed. */
+static int replace_compared(int sfd, char **sname, int dfd, const char *base, const char *expect, size_t expect_len)
+{
+	int r = holds_at(dfd, base, expect, expect_len);
+	if (r <= 0)
+		return r < 0 ? r : -ESTALE;
+	if (renameat(sfd, *sname, dfd, base) < 0)
+		return -errno;
+	free(TAKE_PTR(*sname));
+	return 0;
+}
+
 int atomic_replace(const char *root, const char *path, const void *data, size_t len, const struct stat *owner_like,
 		   mode_t mode, const char *expect, size_t expect_len, int stage_fd)
 {
@@ -155,18 +185,8 @@ int atomic_replace(const char *root, const char *path, const void *data, size_t 
 		goto fail;
 
 	if (!expect) {
-		/* New: its name appears with its whole content, or not at all. */
-		if (tmpname)
-			r = renameat2(dfd, tmpname, dfd, base, RENAME_NOREPLACE) < 0 ? -errno : 0;
-		else
-			r = link_tmp(fd, dfd, base);
-		if (r == -EEXIST) {
-			r = -ESTALE;
+		if ((r = place_new(fd, dfd, base, &tmpname)) < 0)
 			goto fail;
-		}
-		if (r < 0)
-			goto fail;
-		TAKE_PTR(tmpname);
 	} else {
 		if (tmpname)
 			sname = TAKE_PTR(tmpname);
@@ -180,16 +200,8 @@ int atomic_replace(const char *root, const char *path, const void *data, size_t 
 			}
 			if (r != -EINVAL && r != -ENOSYS)
 				goto fail;
-			/* No RENAME_EXCHANGE on this file system: compare, then rename over. */
-			if ((r = holds_at(dfd, base, expect, expect_len)) <= 0) {
-				r = r < 0 ? r : -ESTALE;
+			if ((r = replace_compared(sfd, &sname, dfd, base, expect, expect_len)) < 0)
 				goto fail;
-			}
-			if (renameat(sfd, sname, dfd, base) < 0) {
-				r = -errno;
-				goto fail;
-			}
-			free(TAKE_PTR(sname));
 		} else {
 			/* sname now holds what was in place: the bytes op25b read, or an edit since. */
 			r = holds_at(sfd, sname, expect, expect_len);

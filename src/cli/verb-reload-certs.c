@@ -32,6 +32,56 @@ static void served_cert(unsigned port, unsigned timeout, char out[65])
 	tlsconn_close(&c);
 }
 
+/* The port service I of VC serves TLS on, that --check looks at (0: none). */
+static unsigned service_port(const struct verify_config *vc, int i)
+{
+	return i == SEEN_POSTFIX ? (vc->svc_465 ? 465 : 0) : (vc->imap ? 993 : vc->pop3 ? 995 : 0);
+}
+
+/* Which services need a reload (NEED): their certificate or key changed since op25b last gave
+ * them to the server (SEEN against NOW, which this fills in), or, with --check, their port serves
+ * another certificate than CERT's file. Each service goes into the report's "services". A
+ * negative errno (logged) when a certificate or key cannot be read. */
+static int decide(const struct request *o, const struct verify_config *vc, const char *const cert[SEEN_N],
+		  const char *const key[SEEN_N], const struct certs_seen *seen, struct certs_seen *now,
+		  bool need[SEEN_N], struct report *rep)
+{
+	json_t *services = json_object();
+	int r;
+
+	report_set(rep, "services", services);
+	for (int i = 0; i < SEEN_N; i++) {
+		if (!cert[i] || !key[i])
+			continue;
+		if ((r = cert_pair_hash(o->target.root, cert[i], key[i], now->hash[i])) < 0)
+			return log_err(r, "%s: the certificate %s or key %s cannot be read: %s", service_name[i], cert[i],
+				       key[i], strerror(-r));
+		need[i] = !streq(now->hash[i], seen->hash[i]);
+		if (need[i])
+			log_info("%s: %s", service_name[i], seen->hash[i][0] ? "the certificate or key changed since op25b "
+					   "last gave it to the server" : "op25b has no record of the certificate it serves");
+		/* --check: what the port serves now, against the certificate file. */
+		unsigned port = service_port(vc, i);
+		char want[65], served[65] = "";
+		/* With --root the ports here are not the tree's. */
+		if (o->check && port && !o->target.root_given) {
+			_cleanup_free_ char *subject = NULL;
+			served_cert(port, o->target.timeout_sec < 10 ? o->target.timeout_sec : 10, served);
+			if (served[0] && tls_cert_file_sha256(o->target.root, cert[i], want, &subject) == 0 && !streq(want, served)) {
+				log_info("%s: port %u serves another certificate than %s", service_name[i], port, cert[i]);
+				need[i] = true;
+			}
+		}
+		json_t *x = json_object();
+		if (!services || !x || js_set(services, service_name[i], x) < 0 || js_set_str(x, "cert", cert[i]) < 0 ||
+		    js_set_bool(x, "reload", need[i]) < 0 ||
+		    (o->check && (js_set_int(x, "port", port) < 0 ||
+				  js_set_str(x, "served_sha256", served[0] ? served : NULL) < 0)))
+			rep->enomem = true;
+	}
+	return 0;
+}
+
 static int reload_certs(const struct request *o, struct report *rep)
 {
 	_cleanup_(verify_config_free) struct verify_config vc = { 0 };
@@ -62,37 +112,8 @@ static int reload_certs(const struct request *o, struct report *rep)
 
 	cert[SEEN_POSTFIX] = vc.smtpd_cert, key[SEEN_POSTFIX] = vc.smtpd_key;
 	cert[SEEN_DOVECOT] = vc.dovecot ? vc.dovecot_cert : NULL, key[SEEN_DOVECOT] = vc.dovecot_key;
-	json_t *services = json_object();
-	report_set(rep, "services", services);
-	for (int i = 0; i < SEEN_N; i++) {
-		if (!cert[i] || !key[i])
-			continue;
-		if ((r = cert_pair_hash(o->target.root, cert[i], key[i], now.hash[i])) < 0)
-			return log_err(EXIT_FAIL, "%s: the certificate %s or key %s cannot be read: %s", service_name[i],
-				       cert[i], key[i], strerror(-r));
-		need[i] = !streq(now.hash[i], seen.hash[i]);
-		if (need[i])
-			log_info("%s: %s", service_name[i], seen.hash[i][0] ? "the certificate or key changed since op25b "
-					   "last gave it to the server" : "op25b has no record of the certificate it serves");
-		/* --check: what the port serves now, against the certificate file. */
-		unsigned port = i == SEEN_POSTFIX ? (vc.svc_465 ? 465 : 0) : (vc.imap ? 993 : vc.pop3 ? 995 : 0);
-		char want[65], served[65] = "";
-		/* With --root the ports here are not the tree's. */
-		if (o->check && port && !o->target.root_given) {
-			_cleanup_free_ char *subject = NULL;
-			served_cert(port, o->target.timeout_sec < 10 ? o->target.timeout_sec : 10, served);
-			if (served[0] && tls_cert_file_sha256(o->target.root, cert[i], want, &subject) == 0 && !streq(want, served)) {
-				log_info("%s: port %u serves another certificate than %s", service_name[i], port, cert[i]);
-				need[i] = true;
-			}
-		}
-		json_t *x = json_object();
-		if (!services || !x || js_set(services, service_name[i], x) < 0 || js_set_str(x, "cert", cert[i]) < 0 ||
-		    js_set_bool(x, "reload", need[i]) < 0 ||
-		    (o->check && (js_set_int(x, "port", port) < 0 ||
-				  js_set_str(x, "served_sha256", served[0] ? served : NULL) < 0)))
-			rep->enomem = true;
-	}
+	if (decide(o, &vc, cert, key, &seen, &now, need, rep) < 0)
+		return EXIT_FAIL;
 	if (!need[SEEN_POSTFIX] && !need[SEEN_DOVECOT]) {
 		log_info("certificates unchanged: nothing to reload");
 		return EXIT_DONE;

@@ -115,6 +115,29 @@ static int check_serving(const struct target *o, const struct serve_expect *expe
 	return r < 0 ? -EIO : 0;
 }
 
+/* A unit the reload did not leave running (its reload failed, or the daemon died re-reading its
+ * files: Postfix's master exits when a new service cannot bind) must run the files on disk: it is
+ * restarted, and RES[i] becomes the restart's result. */
+static void restart_failed_reloads(sd_bus *bus, const char *const *units, size_t n, unsigned timeout_sec,
+				   struct unit_result *res)
+{
+	const char *again[4] = { 0 };
+	struct unit_result res2[4];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!res[i].ok && res[i].action == UNIT_RELOAD)
+			again[k++] = units[i];
+	if (k == 0)
+		return;
+	log_info("restarting %s%s, whose reload failed", again[0], k > 1 ? " and the others" : "");
+	/* Whatever it says, the reload's failure stands: the new files did not take on a reload. */
+	(void)units_restart(bus, again, timeout_sec, res2);
+	for (size_t i = 0, j = 0; i < n && j < k; i++)
+		if (units[i] == again[j])
+			res[i] = res2[j++];
+}
+
 static int run(const struct target *o, bool no_restart, bool postfix, bool pf_restart, bool dovecot, bool dv_restart,
 	       const struct serve_expect *expect, const char *host, struct restart_report *rep)
 {
@@ -168,23 +191,8 @@ static int run(const struct target *o, bool no_restart, bool postfix, bool pf_re
 	uint64_t start = now_usec(), since = realtime_usec();
 	struct unit_result res[4];
 	r = units_run(bus, units, act, o->timeout_sec, res);
-	/* A unit the reload did not leave running (its reload failed, or the daemon died re-reading its
-	 * files: Postfix's master exits when a new service cannot bind) must run the files on disk. */
-	const char *again[4] = { 0 };
-	size_t k = 0;
-	for (size_t i = 0; r < 0 && i < n; i++)
-		if (!res[i].ok && res[i].action == UNIT_RELOAD)
-			again[k++] = units[i];
-	if (k > 0) {
-		struct unit_result res2[4];
-		log_info("restarting %s%s, whose reload failed", again[0], k > 1 ? " and the others" : "");
-		int r2 = units_restart(bus, again, o->timeout_sec, res2);
-		for (size_t i = 0, j = 0; i < n && j < k; i++)
-			if (units[i] == again[j])
-				res[i] = res2[j++];
-		/* The reload's failure stands: the new files did not take on a reload. */
-		(void)r2;
-	}
+	if (r < 0)
+		restart_failed_reloads(bus, units, n, o->timeout_sec, res);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(rep->v[i].unit, sizeof rep->v[i].unit, "%s", units[i]);
 		rep->v[i].action = res[i].action == UNIT_RELOAD ? "reloaded" : "restarted";
