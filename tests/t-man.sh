@@ -57,6 +57,13 @@ done
 for v in "apply --mode=smtps" "apply --mode=submission" revert status "probe HOST\[:PORT\]" verify log reload-certs; do
 	check "op25b.8: the verb '$v' has its own subsection" has8 "^   $v\$"
 done
+# The verbs of src/cli/verbs.c, the one list main.c and request.c use: a new one needs its subsection.
+TABLE_VERBS=$(sed -n 's/^\t{ "\([a-z-]*\)", V_[A-Z_]*, verb_[a-z_]*,$/\1/p' "$TOP/src/cli/verbs.c" | tr '\n' ' ')
+TABLE_VERBS=${TABLE_VERBS% }
+missing=""
+for v in $TABLE_VERBS; do has8 "^   $v( |\$)" || missing="$missing $v"; done
+check "op25b.8: a subsection for every verb of src/cli/verbs.c ($TABLE_VERBS)${missing:+ (missing:$missing)}" \
+	test -n "$TABLE_VERBS" -a -z "$missing"
 check "op25b.8: synopsis of apply smtps as in the contract" \
 	has8 'op25b apply --mode=smtps \(--domain=NAME \| --cert=FILE --key=FILE\)'
 check "op25b.8: synopsis of apply submission as in the contract" \
@@ -145,6 +152,7 @@ if command -v bash >/dev/null 2>&1; then
 			_ "$COMP" "$@"
 	}
 	check "completion: verbs" test "$(complete_words op25b '')" = "apply revert status probe verify log reload-certs"
+	check "completion: the verbs of src/cli/verbs.c, in their order" test "$(complete_words op25b '')" = "$TABLE_VERBS"
 	check "completion: --mode=<TAB> gives the modes" test "$(complete_words op25b apply --mode = '')" = "smtps submission"
 	check "completion: --mode=su<TAB>" test "$(complete_words op25b revert --mode = su)" = "submission"
 	check "completion: apply --relay-password-<TAB>" \

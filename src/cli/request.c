@@ -63,7 +63,7 @@ static void usage_for(FILE *f, unsigned verb_bit)
 	fputs("\nExit status: 0 done (changed or not), 1 failed (rolled back), 2 bad usage or input.\n", f);
 }
 
-void usage(FILE *f)
+static void usage(FILE *f)
 {
 	usage_for(f, V_ALL);
 }

@@ -4,7 +4,6 @@
  * mutable global state is log_verbosity, which mirrors --quiet/--verbose. */
 #pragma once
 #include <stdbool.h>
-#include <stdio.h>
 
 #include "firewall.h"
 #include "option-table.h"
@@ -34,7 +33,6 @@ struct request {
  * (EXIT_USAGE, EXIT_FAIL) after printing the reason; *exit_now is set for --help/--version. */
 int request_parse(int argc, char **argv, struct request *r, bool *exit_now);
 void request_free(struct request *r);
-void usage(FILE *f);
 
 /* What identifies "the same mode with the same options" for apply's fast path: the mode and
  * every option the table marks HASH (those that shape the files), as 64 hex digits. */
