@@ -1,5 +1,5 @@
 /* Reloading or restarting the changed units and checking that they serve the new files, on top of
- * units.c, serving.c and reload-policy.c (see restart.h). */
+ * units.h, serving.c and reload-policy.c (see restart.h). */
 #include "restart.h"
 
 #include <time.h>
