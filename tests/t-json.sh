@@ -60,6 +60,28 @@ check "revert --json: exit 0, changed, files restored" \
 check "revert: the tree is as before" same_tree "$orig" "$root"
 run revert --json --root="$root"
 check "revert --json again: changed false" J 'd["changed"] is False and d["files"] == []'
+check "revert --json: nothing left applied" J 'd["left_applied"] == []'
+
+# A partial revert says which modes stay applied, and who applied them (null: by hand).
+root4=$(new_root debian12)
+mkdir -p "$root4/etc/op25b"; printf 'pw\n' >"$root4/etc/op25b/relay.secret"; chmod 600 "$root4/etc/op25b/relay.secret"
+"$OP25B" apply --mode=smtps --root="$root4" --cert="$CERT" --key="$KEY" --origin=rpm >/dev/null 2>&1
+"$OP25B" apply --mode=submission --root="$root4" --relayhost='[isp.example]:587' --relay-user=u \
+	--relay-password-file=/etc/op25b/relay.secret --mechanisms=PLAIN >/dev/null 2>&1
+run revert --mode=submission --dry-run --json --root="$root4"
+check "revert --mode=submission --dry-run --json: smtps would stay, applied by rpm" \
+	J 'd["modes"] == ["submission"] and d["left_applied"] == [{"mode": "smtps", "origins": ["rpm"]}]'
+run revert --mode=smtps --json --root="$root4"
+check "revert --mode=smtps --json: submission left applied, by hand" \
+	J 'd["changed"] is True and d["modes"] == ["smtps"] and d["left_applied"] == [{"mode": "submission", "origins": [None]}]'
+run revert --mode=smtps --json --root="$root4"
+check "revert --mode=smtps --json again: nothing to revert, submission still left applied" \
+	J 'd["changed"] is False and d["left_applied"] == [{"mode": "submission", "origins": [None]}]'
+run revert --json --root="$root4"
+check "revert --json of the rest: nothing left applied" J 'd["modes"] == ["submission"] and d["left_applied"] == []'
+root5=$(new_root debian12); mkdir -p "$root5/var/lib"; echo x >"$root5/var/lib/op25b"
+run revert --json --root="$root5"
+check "revert --json without a readable journal: left_applied null (not known)" J 'd["exit"] == 2 and d["left_applied"] is None'
 
 # Bad input still gives exit 2 and no half object on stdout.
 run apply --mode=smtps --root="$root" --cert="$SCRATCH/nope.pem" --key="$KEY" --json; rc=$?

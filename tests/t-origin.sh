@@ -27,6 +27,9 @@ check "status: smtps applied by rpm" by "$R" smtps "by rpm"
 check "status: submission applied by hand" by "$R" submission "by hand"
 check "status --json: who applied each mode (null: by hand)" bash -c \
 	"'$OP25B' status --json --root='$R' | python3 -c 'import json,sys; m=json.load(sys.stdin)[\"modes\"]; sys.exit(not (m[\"smtps\"][\"origins\"] == [\"rpm\"] and m[\"submission\"][\"origins\"] == [None]))'"
+json=$("$OP25B" revert --origin=rpm --dry-run --json --root="$R" 2>/dev/null)
+check "revert --origin=rpm --dry-run --json: smtps would go, submission left applied by hand" python3 -c \
+	'import json,sys; d=json.loads(sys.argv[1]); sys.exit(not (d["modes"] == ["smtps"] and d["left_applied"] == [{"mode": "submission", "origins": [None]}]))' "$json"
 out=$("$OP25B" revert --origin=rpm --quiet --root="$R" 2>&1); rc=$?
 check "revert --origin=rpm: exit 0" test $rc -eq 0
 check "revert --origin=rpm: smtps reverted (465 gone)" bash -c "$(declare -f wrapper); ! wrapper '$R'"
@@ -53,6 +56,9 @@ check "status: smtps applied by rpm, then by hand" by "$R" smtps "by rpm, then b
 out=$("$OP25B" revert --origin=rpm --root="$R" 2>&1); rc=$?
 check "re-applied by hand: revert --origin=rpm exit 0, smtps left applied" bash -c "$(declare -f wrapper); [ $rc = 0 ] && wrapper '$R'"
 check "re-applied by hand: it says so, one line" bash -c "[ \"\$(grep -c 'left applied' <<<\"\$1\")\" = 1 ] && grep -q 'smtps: left applied: applied by hand too' <<<\"\$1\"" _ "$out"
+json=$("$OP25B" revert --origin=rpm --json --root="$R" 2>/dev/null)
+check "re-applied by hand: revert --origin=rpm --json names smtps left applied, by rpm then by hand" python3 -c \
+	'import json,sys; d=json.loads(sys.argv[1]); sys.exit(not (d["changed"] is False and d["left_applied"] == [{"mode": "smtps", "origins": ["rpm", None]}]))' "$json"
 
 # 3. the option's checks: a word, only apply and revert.
 R=$(new_root debian12)

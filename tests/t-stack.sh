@@ -6,6 +6,7 @@
 #   postconf -M, doveconf -n), but for the certificate settings: submission keeps the certificate
 #   smtps set (its 587 requires TLS before AUTH with it), and never requires TLS without one;
 # - status lists each applied mode, never "changed since" for op25b's own later edits;
+# - the revert of one mode says that the other is left applied, and by whom; the last one does not;
 # - after the last revert every file has its original bytes, and the journal is empty.
 . "$(dirname "$0")/lib/testlib.sh"
 trap cleanup_scratch EXIT
@@ -72,7 +73,10 @@ for fx in $FIXTURES; do
 			all) "$OP25B" revert --root="$r" >>"$OUT" 2>&1 || why="$why, revert failed" ;;
 			*)
 				if [ $how = first-then-second ]; then gone=$first stays=$second; else gone=$second stays=$first; fi
-				"$OP25B" revert --mode=$gone --root="$r" >>"$OUT" 2>&1 || why="$why, revert $gone failed"
+				"$OP25B" revert --mode=$gone --root="$r" >"$SCRATCH/revert.out" 2>&1 || why="$why, revert $gone failed"
+				cat "$SCRATCH/revert.out" >>"$OUT"
+				grep -qx "$stays: left applied (applied by hand)" "$SCRATCH/revert.out" ||
+					why="$why, revert $gone does not say that $stays stays applied"
 				[ "$(applied_modes "$r")" = "$stays " ] || why="$why, status after revert $gone: '$(applied_modes "$r")'"
 				no_changed_since "$r" || why="$why, status says 'changed since' after revert $gone"
 				if [ $stays = submission ]; then
@@ -85,7 +89,9 @@ for fx in $FIXTURES; do
 						why="$why, after revert $gone not as smtps alone: $(diff "$SCRATCH/$n.smtps.view" "$SCRATCH/now" | grep '^[<>]' | head -4 | tr '\n' ' ')"
 				fi
 				tls_587_sane "$r" || why="$why, 587 requires TLS without a certificate"
-				"$OP25B" revert --mode=$stays --root="$r" >>"$OUT" 2>&1 || why="$why, revert $stays failed"
+				"$OP25B" revert --mode=$stays --root="$r" >"$SCRATCH/revert.out" 2>&1 || why="$why, revert $stays failed"
+				cat "$SCRATCH/revert.out" >>"$OUT"
+				! grep -q "left applied" "$SCRATCH/revert.out" || why="$why, the last revert says a mode is left applied"
 				;;
 			esac
 			left=$(same_tree "$SCRATCH/$n.orig" "$r") || why="$why, not the original bytes after the last revert ${left:-(names or modes differ)}"

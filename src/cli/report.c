@@ -151,6 +151,53 @@ void report_firewall(struct report *r, const struct fw_report *f)
 	report_set(r, "firewall", x);
 }
 
+/* "by rpm, then by hand": who applied a mode, as status says it. */
+static char *who_applied(const char *const *by, size_t n)
+{
+	char *who = strdup("");
+	for (size_t i = 0; who && i < n; i++) {
+		char *more = strdup_printf("%s%s%s%s", who, i ? ", then " : "", by[i] ? "by " : "by hand", by[i] ? by[i] : "");
+		free(who);
+		who = more;
+	}
+	return who;
+}
+
+void report_left_applied(struct report *r, const struct journal *j, unsigned gone, bool say)
+{
+	json_t *a = json_array();
+	unsigned left = 0;
+	if (!a) {
+		r->enomem = true;
+		return;
+	}
+	for (size_t k = 0; k < j->n; k++)
+		if (!j->txs[k].pending)
+			left |= j->txs[k].mode & ~gone;
+	for (unsigned m = 1; m <= MODE_ALL; m <<= 1) {
+		const char *by[8];
+		size_t n = (left & m) ? journal_origins(j, m, by, 8) : 0;
+		if (!n)
+			continue;
+		json_t *x = json_object(), *origins = json_array();
+		if (js_push(a, x) < 0) { /* X freed */
+			json_decref(origins);
+			r->enomem = true;
+			break;
+		}
+		for (size_t i = 0; origins && i < n; i++)
+			note(r, js_push_str(origins, by[i])); /* null: by hand */
+		note(r, js_set_str(x, "mode", mode_name(m)));
+		note(r, js_set(x, "origins", origins));
+		_cleanup_free_ char *who = say ? who_applied(by, n) : NULL;
+		if (say && !who)
+			r->enomem = true;
+		else if (say)
+			log_info("%s: left applied (applied %s)", mode_name(m), who);
+	}
+	report_set(r, "left_applied", a);
+}
+
 void report_router_ports(struct report *r, unsigned modes)
 {
 	unsigned ports[4];

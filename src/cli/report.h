@@ -4,6 +4,7 @@
 #pragma once
 #include "conffile.h"
 #include "fwstep.h"
+#include "journal.h"
 #include "json.h"
 #include "request.h"
 #include "restart.h"
@@ -25,6 +26,10 @@ void report_files(struct report *r, const struct conf_set *s, bool revert);
 void report_units(struct report *r, const struct restart_report *u);
 /* "firewall": where, zone and the services opened (closed). */
 void report_firewall(struct report *r, const struct fw_report *f);
+/* "left_applied": each mode a committed transaction of J applied, but those of GONE, with who
+ * applied it ("origins", oldest first; null: by hand); with SAY, one line each in the text output
+ * too, "MODE: left applied (applied by rpm, then by hand)". */
+void report_left_applied(struct report *r, const struct journal *j, unsigned gone, bool say);
 /* "router_ports": the TCP ports the home router must forward for MODES. */
 void report_router_ports(struct report *r, unsigned modes);
 /* "diff": the unified diff of S (--dry-run). */

@@ -143,22 +143,17 @@ static void say_done(const struct conf_set *s, unsigned done)
 		log_info("the files already were as before");
 }
 
-static int revert(const struct request *o, struct report *rep)
+/* The revert of MODES (those --origin leaves out already taken out) with the journal J open. */
+static int revert_modes(const struct request *o, struct report *rep, struct journal *j, unsigned modes)
 {
-	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
 	_cleanup_(conf_set_done) struct conf_set s = { .root = o->target.root, .postfix_dir = o->target.postfix_dir, .state_dir = o->target.state_dir };
 	_cleanup_(revert_plan_done) struct revert_plan plan = { 0 };
-	unsigned modes = o->modes ? o->modes : MODE_ALL;
 	int r;
 
-	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
-		return exit_status_of(r);
-	if (o->origin)
-		modes = revert_modes_of_origin(&j, modes, o->origin);
 	/* The journal is checked before any file it names is read. */
-	if ((r = revert_check_managed(&j, &o->target)) < 0 || (r = read_files(&s, &j, modes)) < 0)
+	if ((r = revert_check_managed(j, &o->target)) < 0 || (r = read_files(&s, j, modes)) < 0)
 		return exit_status_of(r);
-	if ((r = plan_revert(&s, &j, modes, &(struct revert_originals){ read_original, &j }, &plan)) < 0)
+	if ((r = plan_revert(&s, j, modes, &(struct revert_originals){ read_original, j }, &plan)) < 0)
 		return exit_status_of(r);
 	if (!plan.done) {
 		log_info("nothing to revert");
@@ -175,10 +170,27 @@ static int revert(const struct request *o, struct report *rep)
 		/* The diff shows the way back: from what is there now to what revert would write. */
 		return txn_print_diff(&s) < 0 ? EXIT_FAIL : EXIT_DONE;
 	}
-	if (write_files(o, rep, &s) < 0 || record(o, rep, &j, modes, &plan) < 0)
+	if (write_files(o, rep, &s) < 0 || record(o, rep, j, modes, &plan) < 0)
 		return EXIT_FAIL;
 	say_done(&s, plan.done);
 	return EXIT_DONE;
+}
+
+static int revert(const struct request *o, struct report *rep)
+{
+	_cleanup_(journal_close) struct journal j = { .lock_fd = -1 };
+	unsigned modes = o->modes ? o->modes : MODE_ALL;
+	int r;
+
+	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
+		return exit_status_of(r);
+	if (o->origin)
+		modes = revert_modes_of_origin(&j, modes, o->origin);
+	int status = revert_modes(o, rep, &j, modes);
+	/* What stays applied: the journal holds what a run left (what a failed one put back too); a
+	 * dry run's would go. --origin has named them on stderr already (revert_modes_of_origin). */
+	report_left_applied(rep, &j, o->dry_run ? modes : 0, status == EXIT_DONE && !o->dry_run && !o->origin);
+	return status;
 }
 
 int verb_revert(const struct request *o)
@@ -188,5 +200,6 @@ int verb_revert(const struct request *o)
 	report_modes(&rep, "modes", 0);
 	report_set(&rep, "files", json_array());
 	report_set(&rep, "units", json_array());
+	report_set(&rep, "left_applied", json_null()); /* not known until the journal is read */
 	return report_end(&rep, revert(o, &rep));
 }
