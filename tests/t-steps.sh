@@ -68,4 +68,56 @@ sub() { "$OP25B" apply --mode=submission --root="$R" --relayhost=smtp.isp.exampl
 	--relay-password-file=/etc/op25b/relay.secret --mechanisms=PLAIN "$@" >"$OUT" 2>&1; }
 sub --no-firewall; sub; rc=$?
 check "submission: --no-firewall then apply opens submission" eval '[ $rc = 0 ] && zone_has "$R" public smtp-submission'
+# Stacked modes in the zone (issue 14 section 2, issue 16 item 3): apply X, apply Y, revert X must
+# leave the zone exactly as applying Y alone gives it (Y's services on the original, none of X's),
+# and reverting Y then gives the original bytes back (or no file, when op25b created it). Both
+# orders; the zone absent (made from the stock one) or there before; and an admin's own service
+# added between the applies, which stays while op25b's go.
+pw() { mkdir -p "$1/etc/op25b"; printf 'pw\n' >"$1/etc/op25b/relay.secret"; chmod 600 "$1/etc/op25b/relay.secret"; }
+mode() { # ROOT MODE
+	case $2 in
+	smtps) smtps "$1" ;;
+	submission) "$OP25B" apply --mode=submission --root="$1" --relayhost=smtp.isp.example.test --relay-user=u \
+		--relay-password-file=/etc/op25b/relay.secret --mechanisms=PLAIN >"$OUT" 2>&1 ;;
+	esac
+}
+services() { sed -n 's|.*<service name="\([^"]*\)" */>.*|\1|p' "$1/etc/firewalld/zones/public.xml" 2>/dev/null | tr '\n' ' '; }
+zone_stacks=0
+for start in absent present; do
+	for first in smtps submission; do
+		if [ $first = smtps ]; then second=submission; else second=smtps; fi
+		what="zone $start, $first then $second"
+		R=$(mkroot); pw "$R"
+		if [ $start = present ]; then
+			mkdir -p "$R/etc/firewalld/zones"
+			sed 's|<service name="ssh"/>|<service name="ssh"/>\n\n    <service name="cockpit" />|' \
+				"$R/usr/lib/firewalld/zones/public.xml" >"$R/etc/firewalld/zones/public.xml"
+		fi
+		A=$SCRATCH/alone.$start.$second; rm -rf "$A"; cp -a "$R" "$A"; O=$SCRATCH/orig.$start.$first; rm -rf "$O"; cp -a "$R" "$O"
+		mode "$A" $second || fail "$what: apply $second alone"
+		mode "$R" $first && mode "$R" $second; rc=$?
+		"$OP25B" revert --mode=$first --root="$R" >"$OUT" 2>&1 || rc=$?
+		zone_stacks=$((zone_stacks + 1))
+		check "$what, revert $first: exit 0, the zone as $second alone makes it ($(services "$R"))" \
+			eval '[ $rc = 0 ] && cmp -s "$A/etc/firewalld/zones/public.xml" "$R/etc/firewalld/zones/public.xml"'
+		"$OP25B" revert --mode=$second --root="$R" >"$OUT" 2>&1; rc=$?
+		check "$what, then revert $second: exit 0, the whole tree back byte for byte" \
+			eval '[ $rc = 0 ] && same_files "$O" "$R"'
+
+		# The admin opens http between the two applies.
+		R=$(mkroot); pw "$R"; rm -rf "$R/etc"; cp -a "$O/etc" "$R/"
+		mode "$R" $first; sed -i 's|<service name="ssh"/>|<service name="ssh"/>\n  <service name="http"/>|' \
+			"$R/etc/firewalld/zones/public.xml"
+		mode "$R" $second; rc=$?
+		"$OP25B" revert --mode=$first --root="$R" >"$OUT" 2>&1 || rc=$?
+		want=$(services "$A" | sed 's/^ssh /ssh http /')
+		check "$what, edited between, revert $first: http and $second's services stay, $first's go ($(services "$R"))" \
+			eval '[ $rc = 0 ] && [ "$(services "$R")" = "$want" ]'
+		"$OP25B" revert --mode=$second --root="$R" >"$OUT" 2>&1; rc=$?
+		want=$(services "$O" | sed 's/^ssh /ssh http /'); [ $start = present ] || want="ssh http dhcpv6-client "
+		check "$what, edited between, then revert $second: only http added to the zone ($(services "$R"))" \
+			eval '[ $rc = 0 ] && [ "$(services "$R")" = "$want" ]'
+	done
+done
+echo "# $zone_stacks stacked applies reverted in the zone"
 finish

@@ -11,6 +11,7 @@
 #include "report.h"
 #include "restart.h"
 #include "txn.h"
+#include "zone-stock.h"
 #include "rootfs.h"
 #include "util.h"
 #include "verbs.h"
@@ -148,12 +149,14 @@ static int revert_modes(const struct request *o, struct report *rep, struct jour
 {
 	_cleanup_(conf_set_done) struct conf_set s = { .root = o->target.root, .postfix_dir = o->target.postfix_dir, .state_dir = o->target.state_dir };
 	_cleanup_(revert_plan_done) struct revert_plan plan = { 0 };
+	_cleanup_(zone_stock_done) struct zone_stock zones = { 0 };
 	int r;
 
 	/* The journal is checked before any file it names is read. */
-	if ((r = revert_check_managed(j, &o->target)) < 0 || (r = read_files(&s, j, modes)) < 0)
+	if ((r = revert_check_managed(j, &o->target)) < 0 || (r = read_files(&s, j, modes)) < 0 ||
+	    (r = zone_stock_read(o->target.root, j, &zones)) < 0)
 		return exit_status_of(r);
-	if ((r = plan_revert(&s, j, modes, &(struct revert_originals){ read_original, j }, &plan)) < 0)
+	if ((r = plan_revert(&s, j, modes, &(struct revert_originals){ read_original, j, zones.v, zones.n }, &plan)) < 0)
 		return exit_status_of(r);
 	if (!plan.done) {
 		log_info("nothing to revert");

@@ -10,11 +10,18 @@
  *   the original bytes back, byte for byte);
  * - otherwise (edited since by someone else) only the reverted transactions' own edits are undone
  *   on the current text, except the nodes a staying transaction also owns, and the later edits
- *   stay. */
+ *   stay.
+ * A firewalld zone (a whole file, no lens: its content is the services of the modes applied) goes
+ * the same two ways by service: the clean way adds to the original (or to the stock zone, when the
+ * first transaction reverted created it) the services each staying transaction added; the other
+ * way takes out of the current text the services the reverted transactions' modes open that were
+ * not in the zone they were made on, but those a staying mode opens. */
 #include "plan-revert.h"
 
 #include "aug.h"
+#include "firewall.h"
 #include "plan.h"
+#include "strv.h"
 #include "util.h"
 
 bool revert_takes(const struct tx *t, unsigned modes)
@@ -146,6 +153,149 @@ static int original(const struct planner *p, const struct link *l, char **data, 
 	return p->orig->read(p->orig->userdata, l->t, l->i, data, len);
 }
 
+/* The file as the clean way rebuilds it: its text so far, and the owner and mode it has. */
+struct rebuilt {
+	char *text;
+	size_t len;
+	bool present;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+};
+
+/* ---------------------------------------------------------------- firewalld zones */
+
+static bool is_zone(const struct tx_file *x)
+{
+	return !x->lens && under(x->path, "/etc/firewalld/zones");
+}
+
+static const struct revert_zone_stock *zone_stock(const struct planner *p, const char *path)
+{
+	for (size_t i = 0; i < p->orig->n_stock; i++)
+		if (streq(p->orig->stock[i].path, path))
+			return &p->orig->stock[i];
+	return NULL;
+}
+
+static bool has_name(char *const *v, const char *name)
+{
+	for (; v && *v; v++)
+		if (streq(*v, name))
+			return true;
+	return false;
+}
+
+/* The services of a zone's text; an unreadable zone is -EBADMSG (the caller goes another way). */
+static int zone_services(const char *text, size_t len, const char *what, char ***ret)
+{
+	int r = fw_zone_xml_services(text, len, what, ret);
+	return r == -ENOMEM || r >= 0 ? r : -EBADMSG;
+}
+
+/* TEXT with NAMES added (or removed) into *OUT (a copy of TEXT when nothing changes). */
+static int zone_edit(const char *text, size_t len, const char *what, bool add, const char *const *names, size_t n,
+		     char **out, size_t *out_len)
+{
+	_cleanup_free_ bool *changed = calloc(n + 1, sizeof(*changed));
+	if (!changed)
+		return -ENOMEM;
+	int r = fw_zone_xml_edit(text, len, what, add, names, n, changed, out, out_len);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EBADMSG;
+	if (!*out) {
+		if (!(*out = strndup(text, len)))
+			return -ENOMEM;
+		*out_len = len;
+	}
+	return 0;
+}
+
+/* The clean way for staying zone transaction C[K] (made on what C[K-1] left, the file left as C[N-1]
+ * made it): the services it added, put into B's text (the stock zone when B has no file yet). */
+static int replay_zone(struct planner *p, struct conf_file *f, const struct link *c, size_t k, size_t n,
+		       const struct rebuilt *b, char **next)
+{
+	const struct tx_file *x = rec(&c[k]);
+	_cleanup_free_ char *before = NULL, *after = NULL;
+	_cleanup_strv_free_ char **had = NULL, **has = NULL;
+	size_t blen, alen, len;
+	int r;
+	if (!x->existed)
+		return -EBADMSG;
+	if ((r = original(p, &c[k], &before, &blen)) < 0)
+		return r;
+	if (k == n - 1)
+		r = (after = strndup(f->new, f->new_len)) ? 0 : -ENOMEM, alen = f->new_len;
+	else
+		r = original(p, &c[k + 1], &after, &alen);
+	if (r < 0 || (r = zone_services(before, blen, x->path, &had)) < 0 ||
+	    (r = zone_services(after, alen, x->path, &has)) < 0)
+		return r;
+	size_t m = 0;
+	for (char **s = has; *s; s++)
+		m++;
+	_cleanup_free_ const char **added = calloc(m + 1, sizeof(*added));
+	if (!added)
+		return -ENOMEM;
+	m = 0;
+	for (char **s = has; *s; s++)
+		if (!has_name(had, *s))
+			added[m++] = *s;
+	const struct revert_zone_stock *stock = zone_stock(p, x->path);
+	if (!b->present && !stock)
+		return -EBADMSG; /* the zone op25b created, but no stock zone to make it from again */
+	return zone_edit(b->present ? b->text : stock->data, b->present ? b->len : stock->len, x->path, true, added, m,
+			 next, &len);
+}
+
+/* The services C[K]'s modes open (both names of the 587 one, firewall.c). */
+static size_t mode_services(unsigned modes, const char *out[static 8])
+{
+	size_t n = fw_services_for_modes(modes, false, out);
+	return n + fw_services_for_modes(modes & MODE_SUBMISSION, true, out + n);
+}
+
+/* The other way for zone transaction C[K]: out of F's current text go the services its modes open
+ * that were not in the zone it was made on (the original, or the stock zone it created the file
+ * from), but those a mode that stays opens. */
+static int undo_zone(struct planner *p, struct conf_file *f, const struct link *c, size_t k)
+{
+	const struct tx_file *x = rec(&c[k]);
+	_cleanup_free_ char *before = NULL, *text = NULL;
+	_cleanup_strv_free_ char **had = NULL;
+	const struct revert_zone_stock *stock = zone_stock(p, x->path);
+	size_t blen = 0, len, n, m = 0;
+	unsigned staying = 0;
+	int r;
+	for (size_t t = 0; t < p->j->n; t++)
+		if (!revert_takes(&p->j->txs[t], p->modes))
+			staying |= p->j->txs[t].mode;
+	if (x->existed && (r = original(p, &c[k], &before, &blen)) < 0)
+		return r;
+	if ((x->existed || stock) &&
+	    (r = zone_services(x->existed ? before : stock->data, x->existed ? blen : stock->len, x->path, &had)) < 0)
+		return r == -EBADMSG ? 0 : r;
+	const char *mine[8], *keep[8], *gone[8];
+	size_t n_keep = mode_services(staying, keep);
+	n = mode_services(c[k].t->mode, mine);
+	for (size_t i = 0; i < n; i++) {
+		bool kept = has_name(had, mine[i]);
+		for (size_t j = 0; j < n_keep; j++)
+			kept |= streq(keep[j], mine[i]);
+		if (!kept)
+			gone[m++] = mine[i];
+	}
+	if ((r = zone_edit(f->new, f->new_len, x->path, false, gone, m, &text, &len)) < 0)
+		return r == -EBADMSG ? 0 : r;
+	if (len == f->new_len && memcmp(text, f->new, len) == 0)
+		return 0;
+	log_info("%s: changed since op25b wrote it: closed op25b's services, kept the rest", f->path);
+	f->merged = true;
+	set_content(f, TAKE_PTR(text), len);
+	return 0;
+}
+
 /* Edits from staying transactions of C own their nodes: X's edit at PATH is kept. */
 static bool owned_by_staying(const struct planner *p, const struct link *c, size_t n, const char *path)
 {
@@ -205,6 +355,8 @@ static int revert_dirty(struct planner *p, struct conf_file *f, const struct lin
 			log_warn("%s: removed since op25b changed it; not recreated", x->path);
 		return 0;
 	}
+	if (is_zone(x))
+		return undo_zone(p, f, c, k);
 	if (!x->lens) {
 		if (!shared)
 			log_warn("%s: changed since op25b wrote it; left as it is", x->path);
@@ -302,16 +454,6 @@ static bool chain_intact(const struct conf_file *f, const struct link *c, size_t
 	return true;
 }
 
-/* The file as the clean way rebuilds it: its text so far, and the owner and mode it has. */
-struct rebuilt {
-	char *text;
-	size_t len;
-	bool present;
-	uid_t uid;
-	gid_t gid;
-	mode_t mode;
-};
-
 /* Replay staying transaction C[K] (the newest of N when K == N - 1) on B, recording its rebase in
  * RB. 0, -EBADMSG when its edits no longer fit (the caller goes the old way), or an error. */
 static int replay_staying(struct planner *p, struct conf_file *f, const struct link *c, size_t k, size_t n,
@@ -330,6 +472,8 @@ static int replay_staying(struct planner *p, struct conf_file *f, const struct l
 	int r;
 	if (x->lens)
 		r = replay(p->s, f, x, b->present ? b->text : "", p->seq++, rb, &next);
+	else if (is_zone(x))
+		r = replay_zone(p, f, c, k, n, b, &next);
 	else if (k == n - 1)
 		/* A whole file (the drop-in, the map) the newest transaction wrote or needs: as it is. */
 		r = (next = strndup(f->new, f->new_len)) ? 0 : -ENOMEM;

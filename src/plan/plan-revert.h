@@ -14,9 +14,21 @@
 /* The original bytes of file I of T (what journal_original() reads), asked for only when the plan
  * needs them: a copy nobody needs is never read, so a damaged one only stops a revert that uses it.
  * Returns 0 or a negative errno with its message given. */
+/* A firewalld zone op25b may have created from its stock copy, as the apply's firewall step does
+ * (firewall-zone.c): PATH (/etc/firewalld/zones/NAME.xml) and the bytes of
+ * /usr/lib/firewalld/zones/NAME.xml. A staying mode's services go into it when the transaction
+ * that created the zone is reverted. */
+struct revert_zone_stock {
+	char *path;
+	char *data;
+	size_t len;
+};
+
 struct revert_originals {
 	int (*read)(void *userdata, const struct tx *t, size_t i, char **data, size_t *len);
 	void *userdata;
+	const struct revert_zone_stock *stock; /* the stock zones, read before planning (zone-stock.h) */
+	size_t n_stock;
 };
 
 /* What a revert writes into the journal for a transaction that stays (journal_rebase()): file I of

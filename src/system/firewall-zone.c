@@ -6,6 +6,7 @@
 #include "atomic.h"
 #include "firewall-internal.h"
 #include "rootfs.h"
+#include "strv.h"
 #include "util.h"
 
 /* ---------------------------------------------------------------- zone XML (Augeas Xml lens) */
@@ -248,6 +249,41 @@ int fw_zone_xml_edit(const char *xml, size_t len, const char *what, bool add,
 	if ((r = aug_render_text(aug, "Xml.lns", text, T_TREE, what, ret)) < 0)
 		return r;
 	*ret_len = strlen(*ret);
+	return 0;
+}
+
+int fw_zone_xml_services(const char *xml, size_t len, const char *what, char ***ret)
+{
+	_cleanup_aug_ augeas *aug = NULL;
+	_cleanup_strv_free_ char **v = NULL;
+	char **m = NULL;
+	size_t k = 0;
+	int r;
+
+	*ret = NULL;
+	if (memchr(xml, '\0', len))
+		return log_err(-EBADMSG, "%s: contains a NUL byte, not a firewalld zone", what);
+	_cleanup_free_ char *text = strndup(xml, len);
+	if (!text)
+		return -ENOMEM;
+	if ((r = aug_open(&aug)) < 0 || (r = aug_parse_text(aug, "Xml.lns", text, T_TREE, what)) < 0)
+		return r;
+	if (sym_aug_match(aug, T_ZONE, NULL) != 1)
+		return log_err(-EBADMSG, "%s: no <zone> root element: not a firewalld zone", what);
+	int n = sym_aug_match(aug, T_ZONE "/service/#attribute/name", &m);
+	if (n < 0)
+		return log_err(-EIO, "%s: cannot search the XML tree", what);
+	for (int i = 0; i < n; i++) {
+		const char *name = NULL;
+		if (sym_aug_get(aug, m[i], &name) == 1 && name && (r = strv_push_n(&v, &k, name, strlen(name))) < 0) {
+			fw_aug_matches_free(m, n);
+			return r;
+		}
+	}
+	fw_aug_matches_free(m, n);
+	if (!v && !(v = calloc(1, sizeof(*v))))
+		return -ENOMEM;
+	*ret = TAKE_PTR(v);
 	return 0;
 }
 

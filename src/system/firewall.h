@@ -105,3 +105,7 @@ int fw_offline_write(const struct fw_result *res);
  * messages. */
 int fw_zone_xml_edit(const char *xml, size_t len, const char *what, bool add,
 		     const char *const *names, size_t n, bool *changed, char **ret, size_t *ret_len);
+
+/* Pure: the names of the <service name="..."/> elements of a zone XML document, in document order,
+ * as a strv (empty when none). WHAT names the document in messages. */
+int fw_zone_xml_services(const char *xml, size_t len, const char *what, char ***ret);
