@@ -22,6 +22,7 @@
 
 #include "conffile.h"
 #include "facts.h"
+#include "fwstep.h"
 #include "journal.h"
 #include "plan-revert.h"
 #include "plan.h"
@@ -152,13 +153,17 @@ static int plan_mode(struct conf_set *s, struct target *t, unsigned mode, const 
 
 /* apply --mode=MODE --no-restart --no-firewall, as verb-apply.c does it: facts, plan, render,
  * journal, write, and with COMMIT the commit (without, a run killed before it). */
-static void apply_with(char *root, unsigned mode, const struct tls_paths *tls, bool commit)
+static void apply_full(char *root, unsigned mode, const struct tls_paths *tls, bool commit, bool firewall)
 {
 	struct target t = target_in(root);
 	struct conf_set s = { .root = root, .postfix_dir = t.postfix_dir, .state_dir = t.state_dir };
 	set_lend(&s);
 	int r = plan_mode(&s, &t, mode, tls);
 	ck_assert_msg(r == 0, "%s: apply %s: the plan failed: %d", root, mode_name(mode), r);
+	bool online = false;
+	if (firewall) /* the firewall step offline (--root): the zone's XML joins the files */
+		ck_assert_int_eq(fw_step_plan(&(struct fw_ctx){ .root = root, .offline = true }, mode, &s, &online, NULL), 0);
+	ck_assert(!online);
 	for (size_t i = 0; i < s.n; i++)
 		ck_assert_int_eq(conf_render(&s, s.files[i]), 0);
 	struct journal j = { .lock_fd = -1 };
@@ -171,6 +176,11 @@ static void apply_with(char *root, unsigned mode, const struct tls_paths *tls, b
 		ck_assert_int_eq(journal_commit(&j, tx), 0);
 	journal_close(&j);
 	set_done(&s);
+}
+
+static void apply_with(char *root, unsigned mode, const struct tls_paths *tls, bool commit)
+{
+	apply_full(root, mode, tls, commit, false);
 }
 
 static void apply(char *root, unsigned mode)
@@ -209,7 +219,7 @@ static void plan_with(struct planned *w, char *root, unsigned modes, void (*edit
 			if (!conf_find(&w->s, tx->files[i].path))
 				ck_assert_int_eq(conf_open_raw(&w->s, tx->files[i].path, 0600, &f), 0);
 	}
-	struct revert_originals orig = { read_original, &w->j };
+	struct revert_originals orig = { .read = read_original, .userdata = &w->j };
 	ck_assert_int_eq(plan_revert(&w->s, &w->j, modes, given ? given : &orig, &w->p), 0);
 }
 
@@ -579,12 +589,86 @@ START_TEST(original_only_when_needed)
 	append(root, "/etc/postfix/main.cf", "# the admin's\n");
 	struct planned w;
 	struct counting c = { .j = &w.j };
-	plan_with(&w, root, MODE_ALL, NULL, &(struct revert_originals){ damaged_main_cf, &c });
+	plan_with(&w, root, MODE_ALL, NULL, &(struct revert_originals){ .read = damaged_main_cf, .userdata = &c });
 	check_kept(find(&w, "/etc/postfix/main.cf"), "debian12", "# the admin's\n");
 	unsigned want = 0;
 	for (size_t i = 0; i < w.j.txs[0].n; i++)
 		want += !streq(w.j.txs[0].files[i].path, "/etc/postfix/main.cf") && w.j.txs[0].files[i].existed;
 	ck_assert_uint_eq(c.asked, want); /* one each, the drop-in op25b created none */
+	planned_done(&w);
+	remove_tree(root);
+}
+END_TEST
+
+/* firewalld's stock zone (as /usr/lib/firewalld/zones/public.xml holds it) and what the apply's
+ * firewall step makes of it for each mode alone (no "submission" service in the tree: firewalld
+ * before 2.1 names 587 smtp-submission). */
+#define ZONE "/etc/firewalld/zones/public.xml"
+#define STOCK_HEAD "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone>\n  <short>Public</short>\n" \
+		   "  <service name=\"ssh\"/>\n"
+#define STOCK_TAIL "  <forward/>\n</zone>\n"
+static const char stock_zone[] = STOCK_HEAD STOCK_TAIL;
+
+static const char *zone_alone(unsigned mode)
+{
+	return mode == MODE_SMTPS ? STOCK_HEAD "  <service name=\"smtps\"/>\n  <service name=\"imaps\"/>\n"
+					      "  <service name=\"pop3s\"/>\n" STOCK_TAIL
+				  : STOCK_HEAD "  <service name=\"smtp-submission\"/>\n" STOCK_TAIL;
+}
+
+static char *zone_root(void)
+{
+	char *root = copy_fixture("debian12"), *dir = NULL;
+	const char *const dirs[] = { "/usr", "/usr/lib", "/usr/lib/firewalld", "/usr/lib/firewalld/zones" };
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		ck_assert_int_ge(asprintf(&dir, "%s%s", root, dirs[i]), 0);
+		ck_assert_msg(mkdir(dir, 0755) == 0 || errno == EEXIST, "%s: %m", dir);
+		free(dir);
+	}
+	write_text(root, "/usr/lib/firewalld/zones/public.xml", stock_zone, 0644);
+	return root;
+}
+
+/* Revert MODES on ROOT with the stock zone (STOCK false: without it, as when the package is gone). */
+static void plan_zone(struct planned *w, char *root, unsigned modes, bool stock)
+{
+	struct revert_zone_stock z = { .path = (char *)ZONE, .data = (char *)stock_zone, .len = strlen(stock_zone) };
+	plan_with(w, root, modes, NULL, &(struct revert_originals){ read_original, &w->j, stock ? &z : NULL, stock });
+}
+
+static void check_zone(struct planned *w, const char *want, const char *what)
+{
+	size_t len = 0;
+	const char *got = planned_bytes(find(w, ZONE), &len);
+	ck_assert_msg(!got == !want && (!got || (len == strlen(want) && memcmp(got, want, len) == 0)),
+		      "%s: the zone is\n%.*s\nwant\n%s", what, (int)len, got ? got : "(no file)", want ? want : "(no file)");
+}
+
+/* Stacked modes in a zone op25b created from the stock one (a whole file, no lens): reverting the
+ * first leaves the zone as the second alone makes it, and the second, rebased, then removes it.
+ * Without the stock zone the first mode's services still go (the file stays). */
+START_TEST(zone_stacked)
+{
+	unsigned first = _i ? MODE_SUBMISSION : MODE_SMTPS, second = MODE_ALL & ~first;
+	char *root = zone_root();
+	apply_full(root, first, NULL, true, true);
+	apply_full(root, second, NULL, true, true);
+	struct planned w;
+	plan_zone(&w, root, first, false);
+	check_zone(&w, zone_alone(second), "without the stock zone, revert the first");
+	planned_done(&w);
+	plan_zone(&w, root, first, true);
+	check_zone(&w, zone_alone(second), "revert the first");
+	bool rebased = false;
+	for (size_t i = 0; i < w.p.n_rebases; i++)
+		if (streq(w.j.txs[w.p.rebases[i].tx].files[w.p.rebases[i].i].path, ZONE))
+			rebased = !w.p.rebases[i].existed; /* the second now created it */
+	ck_assert_msg(rebased, "the zone's transaction left is not rebased onto no file");
+	write_plan(&w, first);
+	planned_done(&w);
+	plan_zone(&w, root, second, true);
+	check_zone(&w, NULL, "then revert the second");
+	check_bytes(&w, "debian12", NULL, "then revert the second");
 	planned_done(&w);
 	remove_tree(root);
 }
@@ -642,6 +726,7 @@ int main(void)
 	tcase_add_test(tc, reapplied);
 	tcase_add_test(tc, original_only_when_needed);
 	tcase_add_test(tc, origin_modes);
+	tcase_add_loop_test(tc, zone_stacked, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
