@@ -133,6 +133,34 @@ check "revert: list-services exactly as before apply" test "$after_revert" = "$b
 check "revert: the Postfix/Dovecot tree byte for byte as before" same_tree "$ORIG" "$T"
 check "revert: nothing left in the journal" test -z "$(journal_fw)"
 
+# Stacked modes online (issue 14 section 2): each transaction closes only what it opened, so
+# reverting one mode leaves the other's service open (both layers); then the list is as before.
+printf 'pw\n' >"$SCRATCH/relay.secret"; chmod 600 "$SCRATCH/relay.secret"
+SUB=smtp-submission; fwcmd --get-services | tr " " "\n" | grep -qx submission && SUB=submission
+mode() { # MODE
+	case $1 in
+	smtps) op apply --mode=smtps --cert="$CERT" --key="$KEY" "${COMMON[@]}" ;;
+	submission) op apply --mode=submission --relayhost="[smtp.isp.example.test]:587" --relay-user=u \
+		--relay-password-file="$SCRATCH/relay.secret" --mechanisms=PLAIN --relay-tls=encrypt "${COMMON[@]}" ;;
+	esac
+}
+for first in smtps submission; do
+	if [ $first = smtps ]; then second=submission; else second=smtps; fi
+	mode $first && [ $rc = 0 ] && mode $second; why=$rc
+	op revert --mode=$first "${COMMON[@]}"; why="$why $rc"
+	if [ $first = smtps ]; then
+		check "online, smtps then submission, revert smtps (exit $why): smtps, imaps closed, $SUB and the admin's pop3s open ($(lists))" \
+			eval '[ "$why" = "0 0" ] && closed_in public smtps && closed_in public imaps && open_in public $SUB && open_in public pop3s'
+	else
+		check "online, submission then smtps, revert submission (exit $why): $SUB closed, smtps, imaps, pop3s open ($(lists))" \
+			eval '[ "$why" = "0 0" ] && closed_in public $SUB && open_in public smtps && open_in public imaps && open_in public pop3s'
+	fi
+	op revert --mode=$second "${COMMON[@]}"
+	check "online, $first then $second, then revert $second: exit 0, list-services as before, tree as before" \
+		eval '[ $rc = 0 ] && [ "$(lists)" = "$before" ] && same_tree "$ORIG" "$T" && [ -z "$(journal_fw)" ]'
+	[ $rc = 0 ] || show
+done
+
 # A zone firewalld does not know: the error comes after the files were written; they go back.
 op apply --mode=smtps --cert="$CERT" --key="$KEY" "${COMMON[@]}" --zone=nosuchzone
 echo "# op25b apply --zone=nosuchzone:"
