@@ -119,5 +119,12 @@ for start in absent present; do
 			eval '[ $rc = 0 ] && [ "$(services "$R")" = "$want" ]'
 	done
 done
+# The same, both reverted at once: only the admin's http is added to the stock zone.
+R=$(mkroot); pw "$R"
+mode "$R" smtps; sed -i 's|<service name="ssh"/>|<service name="ssh"/>\n  <service name="http"/>|' "$R/etc/firewalld/zones/public.xml"
+mode "$R" submission; rc=$?
+"$OP25B" revert --root="$R" >"$OUT" 2>&1 || rc=$?
+check "zone edited between smtps and submission, one revert of both: exit 0, only http added ($(services "$R"))" \
+	eval '[ $rc = 0 ] && [ "$(services "$R")" = "ssh http dhcpv6-client " ]'
 echo "# $zone_stacks stacked applies reverted in the zone"
 finish
