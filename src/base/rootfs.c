@@ -406,8 +406,16 @@ int read_file(const char *path, bool nofollow, char **data, size_t *len)
 
 int root_read_file(const char *root, const char *path, bool nofollow, char **data, size_t *len, struct stat *st)
 {
+	_cleanup_close_ int rfd = root_dir_open(root);
+	if (rfd < 0)
+		return rfd;
+	return root_read_file_at(rfd, path, nofollow, data, len, st);
+}
+
+int root_read_file_at(int root_fd, const char *path, bool nofollow, char **data, size_t *len, struct stat *st)
+{
 	/* O_NONBLOCK: opening a FIFO does not wait for a writer; fstat then refuses it. */
-	_cleanup_close_ int fd = root_open(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0), 0);
+	_cleanup_close_ int fd = root_openat(root_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0), 0);
 	if (fd == -ENXIO) /* a socket (or a device without its driver): not a file to read */
 		return -ENOTREGULAR;
 	if (fd < 0)

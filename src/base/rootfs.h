@@ -68,6 +68,8 @@ int read_file(const char *path, bool nofollow, char **data, size_t *len);
  * checked with fstat before the first read): -EISDIR, -ENOTREGULAR, -ENOENT, -ELOOP (NOFOLLOW and
  * a symlink). *DATA is NUL-terminated (may hold NULs); ST (may be NULL) gets the open file's stat. */
 int root_read_file(const char *root, const char *path, bool nofollow, char **data, size_t *len, struct stat *st);
+/* The same beneath the root directory fd ROOT_FD (many files of one root: opened once). */
+int root_read_file_at(int root_fd, const char *path, bool nofollow, char **data, size_t *len, struct stat *st);
 
 /* Read the rest of FD (a regular file) whole, as root_read_file() does. */
 int read_fd_all(int fd, size_t size_hint, char **data, size_t *len);

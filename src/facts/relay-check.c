@@ -87,14 +87,15 @@ static int relay_checked(const struct hostport *hp, const char *level, const cha
 	return 0;
 }
 
-/* Probe the relay: its certificate (checked with the CAs Postfix will use) and its mechanisms. */
-static int probe_relay(const struct hostport *hp, unsigned timeout, const char *ca_file, const char *ca_path,
+/* Probe the relay: its certificate (checked with the CAs Postfix will use, read beneath --root like
+ * every file of the tree) and its mechanisms. */
+static int probe_relay(const struct hostport *hp, const struct target *tg, const char *ca_file, const char *ca_path,
 		       bool fingerprint, struct probe_result *res)
 {
 	const char *why = fingerprint ? "the public key to pin (--relay-tls=fingerprint)"
 				      : "its AUTH mechanisms and certificate (--mechanisms=LIST skips this)";
 	log_info("probing %s port %u for %s", hp->host, hp->port, why);
-	int r = probe_run_ca(hp->host, hp->port, timeout, ca_file, ca_path, res);
+	int r = probe_run_ca(hp->host, hp->port, tg->timeout_sec, tg->root_given ? tg->root : NULL, ca_file, ca_path, res);
 	if (r < 0)
 		return log_err(-EHOSTUNREACH, "the relay host could not be probed for %s; %s", why,
 			       fingerprint ? "--relay-tls=fingerprint needs to see its key" :
@@ -163,11 +164,7 @@ int relay_tls_check(struct conf_set *s, struct conf_file *main_cf, const struct 
 	 * refuses a relay whose certificate does not verify, before any password is sent. */
 	if (need_mechs || fingerprint) {
 		_cleanup_(probe_result_free) struct probe_result res = { 0 };
-		_cleanup_free_ char *hf = t->ca_file ? path_under_root(tg->root, t->ca_file) : NULL;
-		_cleanup_free_ char *hd = t->ca_path ? path_under_root(tg->root, t->ca_path) : NULL;
-		if ((t->ca_file && !hf) || (t->ca_path && !hd))
-			return -ENOMEM;
-		if ((r = probe_relay(hp, tg->timeout_sec, hf, hd, fingerprint, &res)) < 0)
+		if ((r = probe_relay(hp, tg, t->ca_file, t->ca_path, fingerprint, &res)) < 0)
 			return r;
 		if ((r = relay_checked(hp, t->level, t->ca_file ? t->ca_file : t->ca_path ? t->ca_path : "the system",
 				       &res)) < 0)

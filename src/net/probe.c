@@ -18,7 +18,7 @@
 
 struct probe {
 	struct tlsconn c;
-	const char *ca_file, *ca_path;  /* NULL, NULL: the system store */
+	const char *ca_root, *ca_file, *ca_path;  /* as tlsconn.h's */
 	char msg[512];          /* the failure, as the probe saw it (the connection's own are in c.err) */
 };
 
@@ -42,6 +42,7 @@ static int start_tls(struct probe *p, const char *host, struct probe_result *out
 {
 	_cleanup_(tlsconn_info_free) struct tlsconn_info info = { 0 };
 	char fp[96];
+	p->c.ca_root = p->ca_root;
 	p->c.ca_file = p->ca_file;
 	p->c.ca_path = p->ca_path;
 	int r = tlsconn_start_tls(&p->c, host);
@@ -265,13 +266,14 @@ static int probe_fail(struct probe *p, struct probe_result *out, const char *pee
 
 int probe_run(const char *host, unsigned port, unsigned timeout_sec, struct probe_result *out)
 {
-	return probe_run_ca(host, port, timeout_sec, NULL, NULL, out);
+	return probe_run_ca(host, port, timeout_sec, NULL, NULL, NULL, out);
 }
 
-int probe_run_ca(const char *host, unsigned port, unsigned timeout_sec, const char *ca_file, const char *ca_path,
-		 struct probe_result *out)
+int probe_run_ca(const char *host, unsigned port, unsigned timeout_sec, const char *ca_root, const char *ca_file,
+		 const char *ca_path, struct probe_result *out)
 {
-	_cleanup_(probe_done) struct probe p = { .c = TLSCONN_INIT, .ca_file = ca_file, .ca_path = ca_path };
+	_cleanup_(probe_done) struct probe p = { .c = TLSCONN_INIT, .ca_root = ca_root, .ca_file = ca_file,
+						 .ca_path = ca_path };
 	struct sigaction ignore = { .sa_handler = SIG_IGN }, old;
 	char peer[HOSTPORT_FORMAT_MAX];
 

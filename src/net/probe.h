@@ -47,10 +47,11 @@ struct probe_result {
  * out->error set). Returns 0 when the probe completed, or a negative errno after printing a
  * message that names the server and what was expected. */
 int probe_run(const char *host, unsigned port, unsigned timeout_sec, struct probe_result *out);
-/* The same, the certificate checked against CA_FILE and/or CA_PATH (host paths) instead of the
- * system store: the CAs Postfix will trust. */
-int probe_run_ca(const char *host, unsigned port, unsigned timeout_sec, const char *ca_file, const char *ca_path,
-		 struct probe_result *out);
+/* The same, the certificate checked against CA_FILE and/or CA_PATH instead of the system store:
+ * the CAs Postfix will trust. CA_ROOT NULL: host paths, read by OpenSSL; else paths on the target
+ * system, read beneath CA_ROOT (--root), and both NULL is OpenSSL's default store beneath it. */
+int probe_run_ca(const char *host, unsigned port, unsigned timeout_sec, const char *ca_root, const char *ca_file,
+		 const char *ca_path, struct probe_result *out);
 void probe_result_free(struct probe_result *r);
 
 /* The report for people. */

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "ca-store.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -245,12 +246,25 @@ static int record_verify_error(int ok, X509_STORE_CTX *x)
 	return 1;
 }
 
-/* The CAs to trust: the given file or directory, or the system store. */
-static bool load_cas(struct tlsconn *c, SSL_CTX *ctx)
+/* The CAs to trust: the given file or directory, or the system store; beneath CA_ROOT when set,
+ * where OpenSSL's loaders, which open host paths, are not used. Warns when they cannot be
+ * loaded: certificates then do not verify. */
+static void load_cas(struct tlsconn *c, SSL_CTX *ctx)
 {
-	if (!c->ca_file && !c->ca_path)
-		return SSL_CTX_set_default_verify_paths(ctx) == 1;
-	return SSL_CTX_load_verify_locations(ctx, c->ca_file, c->ca_path) == 1;
+	const char *what = c->ca_file ? c->ca_file : c->ca_path ? c->ca_path : "the system store";
+	if (c->ca_root) {
+		int r = ca_store_load(SSL_CTX_get_cert_store(ctx), c->ca_root, c->ca_file, c->ca_path, NULL);
+		if (r < 0)
+			log_warn("cannot load the CAs of %s (beneath %s): %s: certificates will not verify", what,
+				 c->ca_root, r == -EBADMSG ? "no certificate in it, or a damaged one"
+				 : c->ca_file ? root_strerror(c->ca_root, c->ca_file, r) : file_strerror(r));
+		return;
+	}
+	if ((!c->ca_file && !c->ca_path) ? SSL_CTX_set_default_verify_paths(ctx) == 1
+					 : SSL_CTX_load_verify_locations(ctx, c->ca_file, c->ca_path) == 1)
+		return;
+	ERR_clear_error();
+	log_warn("cannot load the CAs of %s: certificates will not verify", what);
 }
 
 int tlsconn_start_tls(struct tlsconn *c, const char *host)
@@ -262,11 +276,8 @@ int tlsconn_start_tls(struct tlsconn *c, const char *host)
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!(c->ctx = ctx))
 		return setup_failed(c);
-	if (check && !load_cas(c, ctx)) {
-		ERR_clear_error();
-		log_warn("cannot load the CAs of %s: certificates will not verify",
-			 c->ca_file ? c->ca_file : c->ca_path ? c->ca_path : "the system store");
-	}
+	if (check)
+		load_cas(c, ctx);
 	/* Checked, not enforced: the caller decides what an unverified certificate means. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, check ? record_verify_error : NULL);
 	SSL *ssl = SSL_new(ctx);

@@ -19,9 +19,11 @@ struct tlsconn {
 	const char *expect;         /* what is awaited, for messages */
 	char err[384];              /* why the last call failed */
 	bool err_is_errno;          /* err only restates the errno, in the context of expect */
-	/* TLSCONN_CHECK_PEER: the CAs that vouch for the server (host paths; both NULL: the system
-	 * store). Set after connecting, before tlsconn_start_tls(). */
-	const char *ca_file, *ca_path;
+	/* TLSCONN_CHECK_PEER: the CAs that vouch for the server (both NULL: the system store). Paths
+	 * on the host, read by OpenSSL, when CA_ROOT is NULL; else paths on the target system read
+	 * beneath CA_ROOT (ca-store.h), the system store too. Set after connecting, before
+	 * tlsconn_start_tls(). */
+	const char *ca_root, *ca_file, *ca_path;
 	unsigned verify_errs;       /* TLSCONN_BAD_* seen while the chain was checked */
 	char verify_other[96];      /* the first TLSCONN_BAD_OTHER reason */
 	char verify_first[96];      /* the first problem found (OpenSSL keeps the last one) */

@@ -330,11 +330,11 @@ static void check_relay(const struct target *o, const struct verify_config *vc, 
 		checks_add(out, CHECK_FAIL, "relay", "relayhost = %s: %s", vc->relayhost, why ? why : "not HOST[:PORT]");
 		return;
 	}
-	/* Checked with the CAs Postfix uses for the relay (smtp_tls_CAfile / smtp_tls_CApath). */
+	/* Checked with the CAs Postfix uses for the relay (smtp_tls_CAfile / smtp_tls_CApath), read
+	 * beneath --root like every file of the tree. */
 	_cleanup_(probe_result_free) struct probe_result res = { 0 };
-	_cleanup_free_ char *hf = vc->relay_ca_file ? path_under_root(o->root, vc->relay_ca_file) : NULL;
-	_cleanup_free_ char *hd = vc->relay_ca_path ? path_under_root(o->root, vc->relay_ca_path) : NULL;
-	if (probe_run_ca(hp.host, hp.port, o->timeout_sec, hf, hd, &res) < 0) {
+	if (probe_run_ca(hp.host, hp.port, o->timeout_sec, o->root_given ? o->root : NULL, vc->relay_ca_file,
+			 vc->relay_ca_path, &res) < 0) {
 		checks_add(out, CHECK_FAIL, "relay", "relay %s: %s", vc->relayhost, res.error ? res.error : "probe failed");
 		return;
 	}
