@@ -87,7 +87,7 @@ check: deps
 # trees (no services, no namespaces; under two minutes here). `make check` stays the full suite.
 QUICK_TESTS := tests/t-layers.sh tests/t-escape.sh tests/t-special.sh tests/t-smtps.sh tests/t-submission.sh tests/t-config.sh \
                tests/t-lens.sh tests/t-man.sh tests/t-hostile.sh tests/t-realworld.sh tests/t-json.sh tests/t-cli.sh \
-               tests/t-relay-secret.sh
+               tests/t-relay-secret.sh tests/t-catrust.sh
 QUICK_TESTS += tests/t-steps.sh tests/t-stack.sh tests/t-origin.sh
 check-unit: op25b units
 	sh tests/run-units.sh $(UNITBINS)
