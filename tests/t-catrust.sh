@@ -49,13 +49,14 @@ mkdir -p "$OUTSIDE"; cp "$CA" "$OUTSIDE/ca.pem"
 export SSL_CERT_FILE=$SCRATCH/no-ca.pem SSL_CERT_DIR=$SCRATCH/no-ca.d
 make_pki "$PKI"
 
-# start_fake: the relay, one connection, on a free port ($PORT; a file of its own per server).
+# start_fake [CONNS]: the relay, one connection (or CONNS), on a free port ($PORT; a file of its
+# own per server).
 N=0
 start_fake() {
 	stop_fake
 	N=$((N + 1))
 	python3 "$FAKE" normal --cert "$SCRATCH/ca/relay/cert.pem" --key "$SCRATCH/ca/relay/privkey.pem" \
-		--conns 1 --lifetime 30 >"$SCRATCH/port.$N" 2>"$SCRATCH/fake.err" &
+		--conns "${1:-1}" --lifetime 30 >"$SCRATCH/port.$N" 2>"$SCRATCH/fake.err" &
 	FAKE_PID=$!
 	local end=$(($(date +%s) + 10))
 	until [ -s "$SCRATCH/port.$N" ]; do [ "$(date +%s)" -ge "$end" ] && return 1; sleep 0.05; done
@@ -78,12 +79,13 @@ snapshot() { rm -rf "$ORIG"; cp -a "$R" "$ORIG"; }
 
 OUT=$SCRATCH/out
 # apply_secure [ARGS...]: apply submission (secure, the default) against the relay; exit status in RC.
+# KEEP_FAKE=N: a relay for N connections, left running.
 apply_secure() {
-	start_fake || { fail "the fake relay did not start"; RC=99; return; }
+	start_fake "${KEEP_FAKE:-1}" || { fail "the fake relay did not start"; RC=99; return; }
 	timeout 60 "$OP25B" apply --mode=submission --root="$R" --relayhost="[localhost]:$PORT" --relay-user=homeuser \
 		--relay-password-file=/etc/op25b/relay.secret --no-restart --no-firewall --timeout=10 "$@" >"$OUT" 2>&1
 	RC=$?
-	stop_fake
+	[ -n "${KEEP_FAKE:-}" ] || stop_fake
 }
 has() { grep -qE -- "$1" "$OUT"; }
 show() { sed 's/^/#   /' "$OUT"; }
@@ -141,6 +143,19 @@ fresh; { cat "$TOP/fixtures/debian12/etc/ssl/certs/ca-certificates.crt"; cat "$C
 	cat "$TOP/fixtures/debian12/etc/ssl/certs/ca-certificates.crt"; } >"$R/etc/ssl/bundle.pem"
 cafile /etc/ssl/bundle.pem
 apply_secure; verified "smtp_tls_CAfile a bundle with the CA among others"
+
+# ---------------------------------------------------------------- verify --root: the same CAs
+# op25b verify checks the relay's certificate against main.cf's CAs too, beneath the root.
+fresh; cp "$CA" "$R/usr/share/ca-certificates/test/ca.crt"
+ln -s /usr/share/ca-certificates/test/ca.crt "$R/etc/ssl/certs/ca-certificates.crt"
+KEEP_FAKE=3 apply_secure; verified "verify: applied with the distribution's bundle inside R"
+timeout 60 "$OP25B" verify --root="$R" --timeout=5 >"$OUT" 2>&1
+check "verify --root: the relay's certificate verified with R's bundle (a symlink inside R)" has "^ok relay .*: certificate verified"
+ln -sf "$OUTSIDE/ca.pem" "$R/etc/ssl/certs/ca-certificates.crt"
+timeout 60 "$OP25B" verify --root="$R" --timeout=5 >"$OUT" 2>&1
+check "verify --root: R's bundle now a symlink to a host file outside R: the certificate does NOT verify" \
+	has "^FAIL relay .*: certificate does NOT verify"
+stop_fake
 
 # ---------------------------------------------------------------- smtp_tls_CApath
 fresh; cp "$CA" "$R/usr/share/ca-certificates/test/ca.crt"; capath /etc/ssl/certs

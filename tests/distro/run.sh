@@ -25,7 +25,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 . "$HERE/releases.sh"
 
-TESTS=${OP25B_DISTRO_TESTS:-"t-smtps t-submission t-config t-lens t-hostile t-probe t-e2e t-units t-restart t-reload t-renew t-fwapply t-firewall"}
+TESTS=${OP25B_DISTRO_TESTS:-"t-smtps t-submission t-catrust t-config t-lens t-hostile t-probe t-e2e t-units t-restart t-reload t-renew t-fwapply t-firewall"}
 SERVICE_TESTS=" t-probe t-e2e t-units t-restart t-reload t-renew t-fwapply t-firewall "
 LOCK=${OP25B_DISTRO_LOCK-/tmp/op25b-services.lock}
 [ $# -gt 0 ] || set -- $RELEASES
