@@ -42,6 +42,12 @@ done
 getent ahosts localhost 2>/dev/null | grep -q '^127\.0\.0\.1' || { skip "catrust: localhost does not resolve to 127.0.0.1"; finish; exit 0; }
 bash "$TOP/tests/e2e/pki.sh" "$SCRATCH/ca" "relay:localhost:127.0.0.1" || { fail "cannot make the test PKI"; finish; exit 1; }
 CA=$SCRATCH/ca/ca.pem
+# The relay's certificate names its CA's key (authorityKeyIdentifier), as public CAs' do: OpenSSL
+# 1.1.1 otherwise takes any CA of the issuer's name (the re-keyed twin below) and fails on it.
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\nauthorityKeyIdentifier=keyid\n' \
+	>"$SCRATCH/ca/relay/ext.cnf"
+(cd "$SCRATCH/ca" && openssl x509 -req -in relay/req.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -sha256 \
+	-extfile relay/ext.cnf -out relay/cert.pem 2>/dev/null) || { fail "cannot sign the relay's certificate"; finish; exit 1; }
 HASH=$(openssl x509 -in "$CA" -noout -subject_hash)
 mkdir -p "$OUTSIDE"; cp "$CA" "$OUTSIDE/ca.pem"
 # OpenSSL's default store must not decide anything here: an empty one, on the host.

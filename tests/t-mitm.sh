@@ -157,8 +157,9 @@ check "... Postfix logged a Verified TLS connection to it" grep -q "Verified TLS
 relay_at "$FAKE_IP"
 q=$(send mitm-secure-fake); f=$(fate "$q")
 echo "#   home: $f"
+# (Postfix 3.5, Debian 11, says "not trusted"; 3.7 and later "not verified".)
 check "secure: the name now leads to the fake relay: Postfix defers (certificate not verified)" \
-	grep -q "relay=$RELAY\[$FAKE_IP\]:587.*status=deferred (Server certificate not verified)" <<<"$f"
+	grep -qE "relay=$RELAY\[$FAKE_IP\]:587.*status=deferred \(Server certificate not (verified|trusted)\)" <<<"$f"
 check "... the fake relay learnt nothing" fake_learnt_nothing
 
 # ---------------------------------------------------------------- 3. fingerprint of the REAL relay's key
