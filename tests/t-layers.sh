@@ -37,6 +37,13 @@ impure_call=$(grep -nE '\b(root_[a-z_]+|read_file|read_fd_all|spawn_[a-z_]+|secr
 	"$TOP"/src/plan/*.c | sed "s|$TOP/||")
 check "plans: call nothing that reads the system${impure_call:+ ($(echo $impure_call))}" test -z "$impure_call"
 
+# Whether a run works on the running system has one answer per run (issue 15 item 2): the one
+# detector (src/system/offline.c) is asked in src/facts/ only (facts_offline()), and the restarts and
+# the firewall step get that answer instead of asking again.
+asked=$(grep -nE '\boffline_detect[[:space:]]*\(' "$TOP"/src/*/*.c | grep -v -e "^$TOP/src/facts/" -e "^$TOP/src/system/offline\.c:" | sed "s|$TOP/||")
+check "offline: asked in src/facts/ only${asked:+ (also: $(echo $asked))}" test -z "$asked"
+check "offline: asked once, in facts_offline()" test "$(grep -hcE '\boffline_detect[[:space:]]*\(' "$TOP"/src/facts/*.c | awk "{ n += \$1 } END { print n + 0 }")" = 1
+
 # The script itself must see a climb: a scratch tree where base/ includes cli/.
 mkdir -p "$SCRATCH/src/base" "$SCRATCH/src/cli"
 printf '#include "verbs.h"\n' >"$SCRATCH/src/base/low.c"

@@ -503,11 +503,11 @@ bool request_option(const struct request *r, enum opt_id id, const char **value,
 	}
 }
 
-void request_fw_ctx(const struct request *r, struct fw_ctx *c)
+void request_fw_ctx(const struct request *r, const struct offline *off, struct fw_ctx *c)
 {
 	*c = (struct fw_ctx){
 		.root = r->target.root,
-		.offline = r->target.root_given,
+		.off = *off,
 		.zone = r->zone,
 		.dry_run = r->dry_run,
 		.timeout_sec = r->target.timeout_sec,

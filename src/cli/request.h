@@ -43,5 +43,6 @@ void request_hash(const struct request *r, char out[65]);
  * or a number (*NUM). */
 bool request_option(const struct request *r, enum opt_id id, const char **value, unsigned *num);
 
-/* The firewall step's part of the request (src/store/fwstep.h). */
-void request_fw_ctx(const struct request *r, struct fw_ctx *c);
+/* The firewall step's part of the request (src/store/fwstep.h), with OFF, the run's answer to
+ * whether it works on the running system (facts_offline()). */
+void request_fw_ctx(const struct request *r, const struct offline *off, struct fw_ctx *c);

@@ -112,6 +112,7 @@ struct run {
 	struct plan_facts facts;
 	struct fw_report fw;
 	struct restart_report units;
+	struct offline off;           /* asked once (facts_offline()): the restarts and the firewall's */
 	struct fw_ctx fwc;
 	struct tx_steps want;         /* what this run asks besides the files */
 	const struct tx *prev;        /* the newest committed transaction of the mode */
@@ -140,7 +141,8 @@ static int start(struct run *r, bool *done)
 	*done = true;
 	if (tls_paths_from(&o->tls, &r->tls) < 0)
 		return log_err(EXIT_FAIL, "out of memory");
-	request_fw_ctx(o, &r->fwc);
+	facts_offline(&o->target, &r->off);
+	request_fw_ctx(o, &r->off, &r->fwc);
 	request_hash(o, r->oh);
 	/* The lock covers everything from the first read to the last write, on a first run too (it
 	 * creates nothing: journal.c). A state dir that does not exist yet is made only when there is
@@ -215,9 +217,9 @@ static int reload(struct run *r)
 	const struct request *o = r->o;
 	struct serve_expect serve = { .cert = r->tls.cert, .smtps = (o->modes & MODE_SMTPS) != 0 };
 	const char *pf = o->target.postfix_dir, *dc = o->target.dovecot_dir;
-	int k = r->need_restart ? services_reload(&o->target, o->no_restart, touches(r->prev, pf) || changed_under(&r->s, pf),
+	int k = r->need_restart ? services_reload(&o->target, &r->off, o->no_restart, touches(r->prev, pf) || changed_under(&r->s, pf),
 						  touches(r->prev, dc) || changed_under(&r->s, dc), false, &serve, &r->units)
-				: restart_changed(&o->target, o->no_restart, &r->s, &serve, &r->units);
+				: restart_changed(&o->target, &r->off, o->no_restart, &r->s, &serve, &r->units);
 	report_units(r->rep, &r->units);
 	return k;
 }
@@ -264,7 +266,7 @@ rollback_restart:
 	report_bool(r->rep, "changed", false);
 	if (txn_rollback(&r->s) == 0) {
 		log_info("%s: the files were put back; reloading with them", mode_name(o->modes));
-		restart_changed(&o->target, o->no_restart, &r->s, NULL, NULL);
+		restart_changed(&o->target, &r->off, o->no_restart, &r->s, NULL, NULL);
 		fw_step_close(&r->fwc, r->t, NULL);
 		journal_drop(&r->j, r->t);
 	}

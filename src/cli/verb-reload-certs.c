@@ -5,6 +5,7 @@
  * .path unit (man/op25b.8). */
 #include "cert.h"
 #include "certseen.h"
+#include "facts.h"
 #include "journal.h"
 #include "report.h"
 #include "restart.h"
@@ -130,7 +131,9 @@ static int reload_certs(const struct request *o, struct report *rep)
 		return EXIT_DONE;
 	}
 	struct serve_expect expect = { .cert = vc.smtpd_cert, .smtps = vc.svc_465 };
-	r = services_reload(&o->target, o->no_restart, need[SEEN_POSTFIX], need[SEEN_DOVECOT], false, &expect, &units);
+	struct offline off;
+	facts_offline(&o->target, &off);
+	r = services_reload(&o->target, &off, o->no_restart, need[SEEN_POSTFIX], need[SEEN_DOVECOT], false, &expect, &units);
 	report_units(rep, &units);
 	if (r < 0)
 		return log_err(EXIT_FAIL, "reload-certs: a service did not come back with the new certificate");

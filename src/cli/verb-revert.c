@@ -4,6 +4,7 @@
 #include <dirent.h>
 
 #include "conffile.h"
+#include "facts.h"
 #include "fwstep.h"
 #include "journal.h"
 #include "plan-revert.h"
@@ -74,7 +75,7 @@ static int read_original(void *userdata, const struct tx *t, size_t i, char **da
 
 /* Write the plan and restart what changed; a service that does not come back puts the files back.
  * A negative errno, the message given. */
-static int write_files(const struct request *o, struct report *rep, struct conf_set *s)
+static int write_files(const struct request *o, const struct offline *off, struct report *rep, struct conf_set *s)
 {
 	struct restart_report units = { 0 };
 	int r;
@@ -90,13 +91,13 @@ static int write_files(const struct request *o, struct report *rep, struct conf_
 		if (f->postmap_type && !f->existed && !f->new && postmap_remove(s->root, f->postmap_type, f->path) < 0)
 			log_warn("%s: its compiled table could not be removed", f->path);
 	}
-	r = restart_changed(&o->target, o->no_restart, s, NULL, &units);
+	r = restart_changed(&o->target, off, o->no_restart, s, NULL, &units);
 	report_units(rep, &units);
 	if (r >= 0)
 		return 0;
 	if (txn_rollback(s) == 0) {
 		report_bool(rep, "changed", false);
-		restart_changed(&o->target, o->no_restart, s, NULL, NULL);
+		restart_changed(&o->target, off, o->no_restart, s, NULL, NULL);
 		return log_err(r, "revert failed: a service did not come back; the files were put back as "
 				  "they were before the revert");
 	}
@@ -105,8 +106,8 @@ static int write_files(const struct request *o, struct report *rep, struct conf_
 
 /* The journal after the files: the modes that stay now start from what is left of the original,
  * the transactions taken out close their firewall services and go. */
-static int record(const struct request *o, struct report *rep, struct journal *j, unsigned modes,
-		  const struct revert_plan *plan)
+static int record(const struct request *o, const struct offline *off, struct report *rep, struct journal *j,
+		  unsigned modes, const struct revert_plan *plan)
 {
 	_cleanup_(fw_report_done) struct fw_report fw = { 0 };
 	struct fw_ctx fwc;
@@ -118,7 +119,7 @@ static int record(const struct request *o, struct report *rep, struct journal *j
 			return log_err(r, "the files were reverted, but the journal could not be updated: "
 					  "run 'op25b revert' again");
 	}
-	request_fw_ctx(o, &fwc);
+	request_fw_ctx(o, off, &fwc);
 	for (size_t k = j->n; k-- > 0;)
 		if (revert_takes(&j->txs[k], modes)) {
 			if (fw_step_close(&fwc, &j->txs[k], &fw) < 0)
@@ -173,7 +174,10 @@ static int revert_modes(const struct request *o, struct report *rep, struct jour
 		/* The diff shows the way back: from what is there now to what revert would write. */
 		return txn_print_diff(&s) < 0 ? EXIT_FAIL : EXIT_DONE;
 	}
-	if (write_files(o, rep, &s) < 0 || record(o, rep, j, modes, &plan) < 0)
+	/* Whether it works on the running system: asked once, for the restarts and the firewall. */
+	struct offline off;
+	facts_offline(&o->target, &off);
+	if (write_files(o, &off, rep, &s) < 0 || record(o, &off, rep, j, modes, &plan) < 0)
 		return EXIT_FAIL;
 	say_done(&s, plan.done);
 	return EXIT_DONE;

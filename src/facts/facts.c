@@ -193,6 +193,11 @@ int facts_gather(struct conf_set *s, const struct target *t, unsigned modes, con
 	return sasl_facts_gather(s, t, f->main_cf, &dc, &f->sasl);
 }
 
+void facts_offline(const struct target *t, struct offline *ret)
+{
+	offline_detect(t->root, t->root_given, ret);
+}
+
 void facts_done(struct plan_facts *f)
 {
 	struct relay_facts *rf = &f->relay;

@@ -2,6 +2,7 @@
  * edit (struct plan_facts, src/plan/plan-facts.h). apply's order: the files parsed and the facts
  * read here, then the plans (pure: they edit trees), then the files rendered. */
 #pragma once
+#include "offline.h"
 #include "plan-facts.h"
 #include "settings.h"
 
@@ -18,6 +19,11 @@ int facts_secret(const struct target *t, const struct relay_settings *o, struct 
  * written. 0, or a negative errno after a message saying what failed. */
 int facts_gather(struct conf_set *s, const struct target *t, unsigned modes, const struct relay_settings *o,
 		 bool hook, struct plan_facts *f);
+
+/* Whether the run works on the running system or on files only: the one detector (offline_detect(),
+ * src/system/offline.c), asked once per run, here. The restarts (restart_changed()) and the
+ * firewall step (struct fw_ctx) get this answer, so that both say the same and skip together. */
+void facts_offline(const struct target *t, struct offline *ret);
 
 /* Free F; the password is wiped. */
 void facts_done(struct plan_facts *f);

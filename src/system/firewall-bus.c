@@ -3,7 +3,6 @@
 
 #include "bus.h"
 #include "firewall-internal.h"
-#include "offline.h"
 #include "util.h"
 
 #define FW_NAME "org.fedoraproject.FirewallD1"
@@ -93,13 +92,11 @@ void fw_bus_done(struct fw_bus *b)
 
 int fw_detect_bus(const struct fw_ctx *c, enum fw_where *ret, const char **why, struct fw_bus *bus)
 {
-	struct offline off;
 	const char *reason;
 	int r;
 
-	offline_detect(c->root, c->offline, &off);
-	if (off.offline)
-		reason = off.why;
+	if (c->off.offline)
+		reason = c->off.why;
 	else {
 		struct fw_bus b = { 0 };
 		r = fw_bus_connect(c, &b);

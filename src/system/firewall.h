@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "offline.h"
 #include "settings.h"
 
 /* Where a service was opened or closed: bit mask. */
@@ -33,7 +34,8 @@ enum fw_where {
 
 struct fw_ctx {
 	const char *root;      /* files are under ROOT ("/" or NULL: the running system) */
-	bool offline;          /* never use D-Bus (--root given) */
+	struct offline off;    /* the run's answer (facts_offline(), src/facts/facts.h): offline, never
+	                        * D-Bus; the restarts get the same answer */
 	const char *zone;      /* NULL: the default zone */
 	bool dry_run;          /* online: only query; offline: the new bytes are computed anyway */
 	unsigned timeout_sec;  /* limit for each D-Bus call; 0: 25 s */

@@ -1,5 +1,6 @@
-/* Is op25b working on the running system, or on files only? One answer for the restarts
- * (units.c) and the firewall (firewall.c), so that both say the same thing and skip together. */
+/* Is op25b working on the running system, or on files only? Asked once per run (facts_offline(),
+ * src/facts/facts.h); the answer goes to the restarts (units_offline()) and the firewall (struct
+ * fw_ctx), so that both say the same thing and skip together. */
 #pragma once
 #include <stdbool.h>
 

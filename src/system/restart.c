@@ -138,7 +138,7 @@ static void restart_failed_reloads(sd_bus *bus, const char *const *units, size_t
 			res[i] = res2[j++];
 }
 
-static int run(const struct target *o, bool no_restart, bool postfix, bool pf_restart, bool dovecot, bool dv_restart,
+static int run(const struct target *o, const struct offline *off, bool no_restart, bool postfix, bool pf_restart, bool dovecot, bool dv_restart,
 	       const struct serve_expect *expect, const char *host, struct restart_report *rep)
 {
 	struct restart_report dummy;
@@ -157,7 +157,7 @@ static int run(const struct target *o, bool no_restart, bool postfix, bool pf_re
 		rep->skipped = "--no-restart";
 		return 0;
 	}
-	if (units_offline(o->root, o->root_given, &why)) {
+	if (units_offline(off, &why)) {
 		log_info("restarts skipped (%s): %s %s to use the new configuration", why ? why : "offline",
 			 any_restart ? "restart" : "reload", what(postfix, dovecot));
 		rep->skipped = why ? why : "offline";
@@ -209,7 +209,7 @@ static int run(const struct target *o, bool no_restart, bool postfix, bool pf_re
 	return 0;
 }
 
-int restart_changed(const struct target *o, bool no_restart, const struct conf_set *s,
+int restart_changed(const struct target *o, const struct offline *off, bool no_restart, const struct conf_set *s,
 		    const struct serve_expect *expect, struct restart_report *rep)
 {
 	bool pf_restart = false, dv_restart = false;
@@ -219,14 +219,14 @@ int restart_changed(const struct target *o, bool no_restart, const struct conf_s
 
 	if (postfix && expect && expect->smtps && !(host = smtps_host(o, s)))
 		return log_err(-ENOMEM, "out of memory");
-	return run(o, no_restart, postfix, pf_restart, dovecot, dv_restart, expect, host, rep);
+	return run(o, off, no_restart, postfix, pf_restart, dovecot, dv_restart, expect, host, rep);
 }
 
-int services_reload(const struct target *o, bool no_restart, bool postfix, bool dovecot, bool restart,
+int services_reload(const struct target *o, const struct offline *off, bool no_restart, bool postfix, bool dovecot, bool restart,
 		    const struct serve_expect *expect, struct restart_report *rep)
 {
 	_cleanup_free_ char *host = NULL;
 	if (postfix && expect && expect->smtps && !(host = smtps_host(o, NULL)))
 		return log_err(-ENOMEM, "out of memory");
-	return run(o, no_restart, postfix, restart, dovecot, restart, expect, host, rep);
+	return run(o, off, no_restart, postfix, restart, dovecot, restart, expect, host, rep);
 }

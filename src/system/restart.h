@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "conffile.h"
+#include "offline.h"
 #include "settings.h"
 
 /* What the reloaded services must be seen to serve before the change counts as done. */
@@ -31,6 +32,9 @@ struct restart_report {
 	const char *skipped;         /* why nothing was reloaded ("--no-restart", an offline reason), or NULL */
 };
 
+/* OFF: whether the run works on the running system, asked once per run (facts_offline(),
+ * src/facts/facts.h), the answer the firewall step uses too. */
+
 /* Reload (or restart) Postfix when a file under the Postfix dir changed, Dovecot when one under
  * the Dovecot dir did, both at once, and check them: the units active, and with EXPECT->smtps, 465
  * (when Postfix was reloaded) and 993 (when Dovecot was reloaded and 993 answered before)
@@ -38,11 +42,11 @@ struct restart_report {
  * come back or does not serve EXPECT (already reported): the caller rolls back and calls again.
  * A unit that a reload did not leave running (its reload failed, or the daemon died re-reading
  * its files) is restarted at once: the files on disk must run, whatever it costs the sessions. */
-int restart_changed(const struct target *o, bool no_restart, const struct conf_set *s,
+int restart_changed(const struct target *o, const struct offline *off, bool no_restart, const struct conf_set *s,
 		    const struct serve_expect *expect, struct restart_report *rep /* may be NULL */);
 
 /* The same for callers that know which services changed (op25b reload-certs): reload POSTFIX
  * and/or DOVECOT (restart them when RESTART) and check EXPECT as above. Honours NO_RESTART
  * (--no-restart) and the offline rules (then 0 with a notice). */
-int services_reload(const struct target *o, bool no_restart, bool postfix, bool dovecot, bool restart,
+int services_reload(const struct target *o, const struct offline *off, bool no_restart, bool postfix, bool dovecot, bool restart,
 		    const struct serve_expect *expect, struct restart_report *rep /* may be NULL */);

@@ -3,7 +3,6 @@
 #include "units.h"
 
 #include "bus.h"
-#include "offline.h"
 #include "rootfs.h"
 #include "systemd-bus.h"
 #include "util.h"
@@ -13,21 +12,19 @@
 
 /* ---- whether to restart at all ---- */
 
-bool units_offline(const char *root, bool root_given, const char **why)
+bool units_offline(const struct offline *off, const char **why)
 {
 	static char reason[160];
-	struct offline off;
 	const char *dummy;
 
 	if (!why)
 		why = &dummy;
 	*why = NULL;
-	offline_detect(root, root_given, &off);
-	if (off.offline) {
-		*why = off.why;
+	if (off->offline) {
+		*why = off->why;
 		return true;
 	}
-	if (off.forced_online)
+	if (off->forced_online)
 		return false; /* whatever follows fails loudly if there is no systemd */
 
 	/* Units need systemd itself, which the firewall does not. */

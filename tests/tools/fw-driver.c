@@ -104,12 +104,12 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	struct fw_ctx c = { .root = "/" };
-	bool no_write = false, force_write = false;
+	bool no_write = false, force_write = false, rooted = false;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "+nqv", opts, NULL)) >= 0)
 		switch (ch) {
-		case 'r': c.root = optarg; c.offline = true; break;
+		case 'r': c.root = optarg; rooted = true; break;
 		case 'z': c.zone = optarg; break;
 		case 'n': c.dry_run = true; break;
 		case 'W': no_write = true; break;
@@ -121,6 +121,7 @@ int main(int argc, char **argv)
 		}
 	argc -= optind;
 	argv += optind;
+	offline_detect(c.root, rooted, &c.off); /* as op25b does, once (facts_offline()) */
 	if (argc < 1)
 		return usage_exit();
 
@@ -175,7 +176,7 @@ int main(int argc, char **argv)
 
 	bool written = false;
 	if (r >= 0 && res.where == FW_OFFLINE && res.new_data && !no_write && !c.dry_run &&
-	    (c.offline || force_write)) {
+	    (c.off.offline || force_write)) {
 		r = fw_offline_write(&res);
 		written = r >= 0;
 	}

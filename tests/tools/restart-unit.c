@@ -59,7 +59,9 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 
-	if (units_offline(root, root_given, &why)) {
+	struct offline off;
+	offline_detect(root, root_given, &off);
+	if (units_offline(&off, &why)) {
 		printf("offline: yes (%s)\n", why);
 		return 0;
 	}

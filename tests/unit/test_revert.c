@@ -162,7 +162,7 @@ static void apply_full(char *root, unsigned mode, const struct tls_paths *tls, b
 	ck_assert_msg(r == 0, "%s: apply %s: the plan failed: %d", root, mode_name(mode), r);
 	bool online = false;
 	if (firewall) /* the firewall step offline (--root): the zone's XML joins the files */
-		ck_assert_int_eq(fw_step_plan(&(struct fw_ctx){ .root = root, .offline = true }, mode, &s, &online, NULL), 0);
+		ck_assert_int_eq(fw_step_plan(&(struct fw_ctx){ .root = root, .off = { .offline = true, .why = "--root given" } }, mode, &s, &online, NULL), 0);
 	ck_assert(!online);
 	for (size_t i = 0; i < s.n; i++)
 		ck_assert_int_eq(conf_render(&s, s.files[i]), 0);
