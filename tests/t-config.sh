@@ -142,6 +142,15 @@ f=$(conf dup.conf "mode = smtps" "cert = $CERT" "key = $KEY" "cert = $CERT")
 refused "key set twice: exit 2, FILE:4" "^op25b: $f:4: 'cert' is already set on line 2" --config="$f"
 f=$(conf certonly.conf "mode = smtps" "cert = $CERT")
 refused "cert without key: exit 2" "^op25b: $f:2: 'cert' needs 'key'" --config="$f"
+# --mechanisms has one rule, the request's (src/cli/option-check.c): a name that is not SASL's is
+# refused at its line, like every other key, whatever the mode.
+SUBM=("mode = submission" "relayhost = [smtp.isp.example]:587" "relay_user = u" "relay_password_file = /etc/op25b/relay-password")
+f=$(conf badmech.conf "${SUBM[@]}" "mechanisms = PLAIN,LO GIN!")
+refused "mechanisms not SASL names: exit 2, FILE:5" "^op25b: $f:5: mechanisms = PLAIN,LO GIN!: 'GIN!' is not a SASL mechanism name\$" --config="$f"
+f=$(conf emptymech.conf "${SUBM[@]}" "mechanisms = , ,")
+refused "mechanisms with no name: exit 2, FILE:5" "^op25b: $f:5: mechanisms: give auto or a list such as PLAIN,LOGIN\$" --config="$f"
+f=$(conf badmech2.conf "mechanisms = PLAIN;LOGIN" "mode = smtps" "cert = $CERT" "key = $KEY")
+refused "mechanisms not SASL names, with mode = smtps: refused all the same, FILE:1" "^op25b: $f:1: mechanisms = PLAIN;LOGIN: 'PLAIN;LOGIN' is not a SASL mechanism name\$" --config="$f"
 f=$(conf syntax.conf "mode = smtps" "" "just some words")
 refused "not a key = value line: exit 2, FILE:3" "^op25b: $f:3: not a 'key = value' line" --config="$f"
 f=$(conf root.conf "mode = smtps" "root = /srv/other")

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "hostport.h"
+#include "mechlist.h"
 #include "rootfs.h"
 #include "secret.h"
 #include "settings.h"
@@ -56,8 +57,30 @@ static bool is_list(const char *v)
 	return *v != '\0';
 }
 
-/* The reason, or NULL when VALUE is good. SHOW: the message names the value too. */
-static const char *rule(enum opt_id id, const char *v, bool *show)
+/* --mechanisms: the reason, or NULL when V is auto or a list of SASL names; *MSG (allocated) when
+ * the reason names one of them. */
+static const char *mechanisms_rule(const char *v, bool *show, char **msg)
+{
+	const char *p = v, *name;
+	size_t n, names = 0;
+	if (!is_list(v)) {
+		*show = false;
+		return "the value must not be empty or contain control characters";
+	}
+	if (streq(v, "auto"))
+		return NULL;
+	while ((n = mech_list_next(&p, &name)) > 0) {
+		if (!mech_name_valid(name, n))
+			return (*msg = strdup_printf("'%.*s' is not a SASL mechanism name", (int)n, name)) ? *msg : "out of memory";
+		names++;
+	}
+	*show = names > 0;
+	return names ? NULL : "give auto or a list such as PLAIN,LOGIN";
+}
+
+/* The reason, or NULL when VALUE is good. SHOW: the message names the value too. *MSG: a reason
+ * made for this value, freed by the caller. */
+static const char *rule(enum opt_id id, const char *v, bool *show, char **msg)
 {
 	struct hostport hp;
 	char formatted[HOSTPORT_FORMAT_MAX];
@@ -97,9 +120,8 @@ static const char *rule(enum opt_id id, const char *v, bool *show)
 	case K_WORD:
 		*show = false;
 		return is_config_token(v) ? NULL : "the value must be one word (no blanks or control characters)";
-	case K_LIST:
-		*show = false;
-		return is_list(v) ? NULL : "the value must not be empty or contain control characters";
+	case K_MECHANISMS:
+		return mechanisms_rule(v, show, msg);
 	case K_RELAYHOST:
 		if (hostport_parse(v, 587, &hp, &w) < 0)
 			return w ? w : "not HOST[:PORT]";
@@ -139,7 +161,8 @@ int opt_check(enum opt_id id, const char *value, const struct opt_origin *from)
 {
 	const struct opt_def *d = &opt_defs[id];
 	bool show;
-	const char *why = rule(id, value, &show);
+	_cleanup_free_ char *msg = NULL;
+	const char *why = rule(id, value, &show, &msg);
 	if (!why)
 		return 0;
 	if (!from->file)

@@ -17,7 +17,7 @@ enum opt_kind {
 	K_CONFIG,     /* a file on this host: any non-empty name */
 	K_DOMAIN,     /* a DNS name (a directory name under /etc/letsencrypt/live) */
 	K_WORD,       /* one word: no blanks, control characters or '#' */
-	K_LIST,       /* free text without control characters */
+	K_MECHANISMS, /* auto, or SASL mechanism names separated by commas or blanks (mechlist.h) */
 	K_RELAYHOST,  /* HOST[:PORT] */
 	K_RELAY_USER, /* a SASL login for the relay: one word without ':', at most 255 bytes, UTF-8 */
 	K_RELAY_TLS,  /* secure | fingerprint | encrypt */

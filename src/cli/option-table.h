@@ -42,7 +42,7 @@ OPTION(RELAY_USER, "relay-user", 0, K_RELAY_USER, relay.user, V_APPLY, 1, NULL, 
 OPTION(RELAY_PASSWORD_FILE, "relay-password-file", 0, K_PATH, relay.password_file, V_APPLY, 0, NULL, "FILE", "submission: its password (a root-only file)") \
 OPTION(RELAY_PASSWORD_STDIN, "relay-password-stdin", 0, K_FLAG, relay.password_stdin, V_APPLY, 0, "'relay_password_stdin' is not allowed in a configuration file; set relay_password_file = FILE", "", "submission: read that password from standard input") \
 OPTION(RELAY_TLS, "relay-tls", 0, K_RELAY_TLS, relay.tls, V_APPLY, 1, NULL, "LEVEL", "submission: secure (its certificate verifies: default), fingerprint (pin its key) or encrypt") \
-OPTION(MECHANISMS, "mechanisms", 0, K_LIST, relay.mechanisms, V_APPLY, 1, NULL, "auto|LIST", "submission: SASL mechanisms (default: ask the relay)") \
+OPTION(MECHANISMS, "mechanisms", 0, K_MECHANISMS, relay.mechanisms, V_APPLY, 1, NULL, "auto|LIST", "submission: SASL mechanisms (default: ask the relay)") \
 OPTION(PASSWORD_MAP, "password-map", 0, K_PATH, relay.password_map, V_APPLY, 1, NULL, "PATH", "submission: the password map (default POSTFIX-DIR/ispinfo)") \
 OPTION(ROOT, "root", 0, K_ROOT, target.root, V_LOCAL, 0, "'root' is not allowed in a configuration file; give --root=DIR on the command line", "DIR", "treat DIR as / for every file (no restarts, no D-Bus)") \
 OPTION(POSTFIX_DIR, "postfix-dir", 0, K_PATH, target.postfix_dir, V_LOCAL, 1, NULL, "DIR", "Postfix configuration directory (default /etc/postfix)") \

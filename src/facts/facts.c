@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "dovecot-facts.h"
+#include "mechlist.h"
 #include "plan.h"
 #include "postfix-read.h"
 #include "postmap.h"
@@ -16,34 +17,25 @@
 #include "sasl-facts.h"
 #include "util.h"
 
-/* --mechanisms=LIST: SASL names (RFC 4422: A-Z 0-9 - _), separated by commas or blanks. */
-static int parse_mech_list(const char *list, char **out)
+/* Postfix's smtp_sasl_mechanism_filter ("plain, login") from LIST: --mechanisms as the request
+ * checked it (src/cli/option-check.c), or the names the relay offered (src/net/smtp_reply.c keeps
+ * only SASL names). */
+static int mech_filter(const char *list, char **out)
 {
-	size_t n = strlen(list);
-	char *res = calloc(1, 2 * n + 2), *w = res;
+	char *res = calloc(1, 2 * strlen(list) + 2), *w = res;
+	const char *p = list, *name;
+	size_t n;
 	if (!res)
 		return -ENOMEM;
-	for (const char *p = list; *p;) {
-		while (*p == ',' || *p == ' ')
-			p++;
-		size_t k = strcspn(p, ", ");
-		if (k == 0)
-			break;
-		for (size_t i = 0; i < k; i++) {
-			char c = p[i];
-			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
-				free(res);
-				return log_err(-EINVAL, "--mechanisms=%s: '%.*s' is not a SASL mechanism name", list, (int)k, p);
-			}
-			*w++ = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
-		}
+	while ((n = mech_list_next(&p, &name)) > 0) {
+		for (size_t i = 0; i < n; i++)
+			*w++ = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
 		*w++ = ',';
 		*w++ = ' ';
-		p += k;
 	}
 	if (w == res) {
 		free(res);
-		return log_err(-EINVAL, "--mechanisms: give auto or a list such as PLAIN,LOGIN");
+		return log_err(-EINVAL, "no SASL mechanism to ask Postfix for");
 	}
 	w[-2] = '\0';
 	*out = res;
@@ -136,7 +128,7 @@ static int relay_gather(struct conf_set *s, const struct target *t, const struct
 	if (relay_key(o->host, &rf->hp, rf->key, &why) < 0)
 		return log_err(-EINVAL, "--relayhost=%s: %s", o->host, why ? why : "too long");
 	bool given = o->mechanisms && !streq(o->mechanisms, "auto");
-	if (given && (r = parse_mech_list(o->mechanisms, &rf->mechanisms)) < 0)
+	if (given && (r = mech_filter(o->mechanisms, &rf->mechanisms)) < 0)
 		return r;
 	if ((r = facts_secret(t, o, f)) < 0)
 		return r;
@@ -144,7 +136,7 @@ static int relay_gather(struct conf_set *s, const struct target *t, const struct
 		return r;
 	if ((r = relay_tls_check(s, f->main_cf, t, o, &rf->hp, !given, &rf->tls)) < 0)
 		return r;
-	if (!given && (r = parse_mech_list(rf->tls.offered, &rf->mechanisms)) < 0)
+	if (!given && (r = mech_filter(rf->tls.offered, &rf->mechanisms)) < 0)
 		return r;
 	warn_missing_plugins(t->root, rf->mechanisms);
 	if ((r = table_type(s, t->postfix_dir, f->main_cf, &rf->table_type)) < 0)
