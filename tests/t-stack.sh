@@ -101,4 +101,24 @@ for fx in $FIXTURES; do
 	done
 done
 echo "# $orders apply/apply/revert orders on $(echo $FIXTURES | wc -w) fixtures; $bad wrong"
+
+# A mode applied again on top (another relay): two staying transactions after the reverted one
+# share the Dovecot drop-in; the last revert still gives back the original tree, drop-in gone.
+for fx in $FIXTURES; do
+	[ -d "$TOP/fixtures/$fx" ] || continue
+	n=${fx//\//-}
+	r=$(new_root "$fx"); rm -rf "$r"; cp -a "$SCRATCH/$n.orig" "$r"
+	rcs=""
+	apply "$r" smtps; rcs="$rcs$?"; apply "$r" submission; rcs="$rcs$?"
+	"$OP25B" apply --mode=submission --root="$r" --relayhost='[relay2.example.test]:2525' --relay-user=u2 \
+		--relay-password-file=/etc/op25b/relay.secret --mechanisms=PLAIN >>"$OUT" 2>&1; rcs="$rcs$?"
+	ntx=$(ls "$r/var/lib/op25b/tx" | wc -l)
+	"$OP25B" revert --mode=smtps --root="$r" >>"$OUT" 2>&1; rcs="$rcs$?"
+	"$OP25B" revert --mode=submission --root="$r" >>"$OUT" 2>&1; rcs="$rcs$?"
+	same=yes; left=$(same_tree "$SCRATCH/$n.orig" "$r") || same="no${left:+ ($left)}"
+	[ "$same" = no ] && same="no ($(diff <(cd "$SCRATCH/$n.orig" && find . -path ./var -prune -o -print | sort) \
+		<(cd "$r" && find . -path ./var -prune -o -print | sort) | grep '^[<>]' | tr '\n' ' '))"
+	check "$fx: smtps, submission, submission again; revert smtps, then submission: exits $rcs, $ntx transactions, original tree: $same" \
+		test "$rcs:$ntx:$same" = "00000:3:yes" -a -z "$(ls -A "$r/var/lib/op25b/tx" 2>/dev/null)"
+done
 finish

@@ -456,6 +456,27 @@ static bool chain_intact(const struct conf_file *f, const struct link *c, size_t
 
 /* Replay staying transaction C[K] (the newest of N when K == N - 1) on B, recording its rebase in
  * RB. 0, -EBADMSG when its edits no longer fit (the caller goes the old way), or an error. */
+/* The bytes staying transaction C[K] left in a whole file (the drop-in, the map) it wrote or needs:
+ * the file as it is when K is the newest or left what is there now (the drop-in both modes write
+ * alike), else the copy the next transaction kept of what it found. -EBADMSG when none is known
+ * (the caller goes the old way). */
+static int whole_after(struct planner *p, const struct conf_file *f, const struct link *c, size_t k, size_t n,
+		       char **out)
+{
+	const struct tx_file *x = rec(&c[k]);
+	char h[65] = "";
+	if (f->new)
+		sha256_hex(f->new, f->new_len, h);
+	if (f->new && (k == n - 1 || streq(h, x->new_hash)))
+		return (*out = strndup(f->new, f->new_len)) ? 0 : -ENOMEM;
+	const struct tx_file *next = k + 1 < n ? rec(&c[k + 1]) : NULL;
+	if (next && next->existed && streq(next->orig_hash, x->new_hash)) {
+		size_t len;
+		return original(p, &c[k + 1], out, &len);
+	}
+	return -EBADMSG;
+}
+
 static int replay_staying(struct planner *p, struct conf_file *f, const struct link *c, size_t k, size_t n,
 			  struct rebuilt *b, struct revert_rebase *rb)
 {
@@ -474,11 +495,8 @@ static int replay_staying(struct planner *p, struct conf_file *f, const struct l
 		r = replay(p->s, f, x, b->present ? b->text : "", p->seq++, rb, &next);
 	else if (is_zone(x))
 		r = replay_zone(p, f, c, k, n, b, &next);
-	else if (k == n - 1)
-		/* A whole file (the drop-in, the map) the newest transaction wrote or needs: as it is. */
-		r = (next = strndup(f->new, f->new_len)) ? 0 : -ENOMEM;
 	else
-		r = -EBADMSG;
+		r = whole_after(p, f, c, k, n, &next);
 	if (r < 0)
 		return r;
 	free(b->text);
