@@ -122,6 +122,37 @@ check "587 by port: submission mode exit 0, one service on 587 (the one named 58
 	eval '[ $rc = 0 ] && [ "$(postconf -c "$root/etc/postfix" -M 2>/dev/null | grep -Ec "^(submission|587) +inet")" = 1 ] &&
 	      postconf -c "$root/etc/postfix" -M 587/inet 2>/dev/null | grep -q smtpd_tls_auth_only=yes' || printf '%s\n' "$out"
 
+# Only Debian's loopback-bound candidates are left commented out (the admin deleted the
+# "#submission(s) inet" ones): op25b adds services of its own on every address, never enables
+# "#127.0.0.1:submission(s)" (clients elsewhere could not connect); with a "#587 inet" candidate
+# named by the port, that one is enabled.
+lo_only() { # ROOT: master.cf without the unbound commented-out 587/465 stanzas and their -o lines
+	awk '/^#(submission|submissions) +inet/ {skip=1; next} skip && /^#  -o/ {next} {skip=0; print}' \
+		"$1/etc/postfix/master.cf" >"$1/master.tmp" && mv "$1/master.tmp" "$1/etc/postfix/master.cf"
+}
+secret() { mkdir -p "$1/etc/op25b"; printf 'pw\n' >"$1/etc/op25b/relay.secret"; chmod 600 "$1/etc/op25b/relay.secret"; }
+both() { # ROOT
+	smtps "$1" && "$OP25B" apply -q --mode=submission --root="$1" --relayhost=smtp.isp.example.test --relay-user=u \
+		--relay-password-file=/etc/op25b/relay.secret --mechanisms=PLAIN >>"$SCRATCH/out" 2>&1
+}
+root=$(new_root debian12); lo_only "$root"; secret "$root"
+orig=$SCRATCH/orig.lo; rm -rf "$orig"; cp -a "$root" "$orig"
+both "$root"; rc=$?
+svc=$(postconf -c "$root/etc/postfix" -M 2>/dev/null | awk '$2 == "inet" {print $1}' | tr '\n' ' ')
+check "only loopback-bound candidates: both modes exit 0, 465 and 587 served on every address ($svc)" \
+	eval '[ $rc = 0 ] && printf "%s" "$svc" | grep -Eq "(^| )(smtps|submissions) " && printf "%s" "$svc" | grep -q "submission " &&
+	      ! printf "%s" "$svc" | grep -q "127.0.0.1:"'
+check "only loopback-bound candidates: the #127.0.0.1 stanzas stay commented out" \
+	eval '[ "$(grep -c "^#127.0.0.1:submissions\? " "$root/etc/postfix/master.cf")" = 2 ]'
+"$OP25B" revert -q --root="$root"
+check "only loopback-bound candidates: revert gives back every byte" same_tree "$orig" "$root"
+root=$(new_root debian12); lo_only "$root"; secret "$root"
+sed -i 's/^#127.0.0.1:submission inet n -   y       -       -       smtpd$/&\n#587 inet n - y - - smtpd/' "$root/etc/postfix/master.cf"
+both "$root"
+svc=$(postconf -c "$root/etc/postfix" -M 2>/dev/null | awk '$2 == "inet" {print $1}' | tr '\n' ' ')
+check "'#587 inet' and '#127.0.0.1:submission': the one on every address is enabled ($svc)" \
+	eval 'printf "%s" "$svc" | grep -q "587 " && ! printf "%s" "$svc" | grep -Eq "(127.0.0.1:|^| )submission "'
+
 root=$(new_root realworld/by-host)
 cycle "465 named [::1]:465" "$root"
 out=$("$OP25B" apply --mode=smtps --root="$root" --cert="$CERT" --key="$KEY" 2>&1)

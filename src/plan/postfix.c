@@ -65,7 +65,10 @@ int master_find(struct conf_set *s, struct conf_file *m, const char *const *name
 {
 	/* Every inet service of the ports NAMES stand for, whatever it is called ("465",
 	 * "127.0.0.1:submissions", "[::1]:465"): an active one is the service; else the
-	 * commented-out one of the first of NAMES without a host part, else any. */
+	 * commented-out one of the first of NAMES, else one named by the port alone ("#587 inet").
+	 * A commented-out one bound to an address is never enabled: it would serve that address
+	 * only (Debian's "#127.0.0.1:submission" is meant for a local relay), so without another
+	 * candidate the caller adds a service of its own. */
 	unsigned ports[8];
 	size_t np = 0;
 	for (size_t k = 0; names[k] && np < ELEMENTSOF(ports); k++)
@@ -96,11 +99,13 @@ int master_find(struct conf_set *s, struct conf_file *m, const char *const *name
 		int rank;
 		if (!has_child(s, m, v[i], "disabled"))
 			rank = 1000;
+		else if (strchr(label, ':'))
+			continue;
 		else {
 			size_t k = 0;
 			while (names[k] && !streq(names[k], label))
 				k++;
-			rank = names[k] ? 500 - (int)k : 100; /* a commented-out host-bound one last */
+			rank = names[k] ? 500 - (int)k : 100;
 		}
 		if (rank > best_rank) {
 			best_rank = rank;
