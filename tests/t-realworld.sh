@@ -153,6 +153,29 @@ svc=$(postconf -c "$root/etc/postfix" -M 2>/dev/null | awk '$2 == "inet" {print 
 check "'#587 inet' and '#127.0.0.1:submission': the one on every address is enabled ($svc)" \
 	eval 'printf "%s" "$svc" | grep -q "587 " && ! printf "%s" "$svc" | grep -Eq "(127.0.0.1:|^| )submission "'
 
+# A file Dovecot reads after 10-ssl.conf sets the certificate (Debian's "!include_try local.conf",
+# the place its dovecot.conf names for local changes; a conf.d file sorted later): that file is
+# edited, where the setting takes effect; one that sets no certificate changes nothing.
+for case in local.conf conf.d/99-local.conf; do
+	root=$(new_root debian12)
+	printf 'ssl_cert = </etc/dovecot/private/local.pem\nssl_key = </etc/dovecot/private/local.key\n' >"$root/etc/dovecot/$case"
+	[ $case = local.conf ] && echo '!include_try local.conf' >>"$root/etc/dovecot/dovecot.conf"
+	orig=$SCRATCH/orig.override; rm -rf "$orig"; cp -a "$root" "$orig"
+	smtps "$root"; rc=$?
+	check "$case sets the certificate after 10-ssl.conf: apply exit 0, doveconf reads the new certificate and key" \
+		eval '[ $rc = 0 ] && [ "$(doveconf -c "$root/etc/dovecot/dovecot.conf" -h ssl_cert)" = "<$CERT" ] &&
+		      [ "$(doveconf -c "$root/etc/dovecot/dovecot.conf" -h ssl_key)" = "<$KEY" ] &&
+		      doveconf -c "$root/etc/dovecot/dovecot.conf" -h ssl | grep -qx yes && grep -q "^ssl_cert = <$CERT" "$root/etc/dovecot/$case"'
+	"$OP25B" revert -q --root="$root"
+	check "$case sets the certificate after 10-ssl.conf: revert gives back every byte" same_tree "$orig" "$root"
+done
+root=$(new_root debian12)
+printf 'mail_debug = yes\n' >"$root/etc/dovecot/local.conf"; echo '!include_try local.conf' >>"$root/etc/dovecot/dovecot.conf"
+smtps "$root"
+check "local.conf without a certificate: 10-ssl.conf is edited as before, local.conf untouched" \
+	eval '[ "$(doveconf -c "$root/etc/dovecot/dovecot.conf" -h ssl_cert)" = "<$CERT" ] && grep -q "^ssl_cert = <$CERT" "$root/etc/dovecot/conf.d/10-ssl.conf" &&
+	      [ "$(cat "$root/etc/dovecot/local.conf")" = "mail_debug = yes" ]'
+
 root=$(new_root realworld/by-host)
 cycle "465 named [::1]:465" "$root"
 out=$("$OP25B" apply --mode=smtps --root="$root" --cert="$CERT" --key="$KEY" 2>&1)

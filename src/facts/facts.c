@@ -199,6 +199,7 @@ void facts_done(struct plan_facts *f)
 	free(rf->table_type);
 	free(rf->map_path);
 	free(f->hook.exe);
+	free(f->dovecot.ssl_override);
 	sasl_facts_done(&f->sasl);
 	*f = (struct plan_facts){ 0 };
 }

@@ -108,7 +108,12 @@ int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *ce
 	}
 	/* Where the settings take effect: dovecot.conf's own after its conf.d include win. */
 	const char *target = facts->ssl_conf && !(facts->includes_confd && facts->ssl_after_include) ? ssl_path : main_path;
-	if (facts->ssl_after_include)
+	if (facts->ssl_override) {
+		/* A file read later (Debian's local.conf, a conf.d file after 10-ssl.conf) sets the
+		 * certificate: an edit of 10-ssl.conf would not take effect. */
+		target = facts->ssl_override;
+		log_info("Dovecot: %s sets the certificate after 10-ssl.conf: edited there", target);
+	} else if (facts->ssl_after_include)
 		log_info("Dovecot: %s sets ssl after including conf.d: edited there", host_main);
 	if ((r = conf_open(s, target, DOVECOT_LENS, true, &f)) < 0)
 		return r;
@@ -117,8 +122,8 @@ int dovecot_plan_ssl(struct conf_set *s, const char *dovecot_dir, const char *ce
 	const char *ssl;
 	if ((r = conf_get(s, f, "ssl", &present, &ssl)) < 0)
 		return r;
-	if (!present && target == main_path && facts->ssl_conf) {
-		/* dovecot.conf sets the certificate after conf.d but not ssl: 10-ssl.conf's ssl counts. */
+	if (!present && target != ssl_path && facts->ssl_conf) {
+		/* The file edited sets the certificate but not ssl: 10-ssl.conf's ssl counts. */
 		struct conf_file *c;
 		if ((r = conf_open(s, ssl_path, DOVECOT_LENS, true, &c)) < 0 || (r = conf_get(s, c, "ssl", &present, &ssl)) < 0)
 			return r;

@@ -34,6 +34,9 @@ struct dovecot_ssl_facts {
 	bool includes_confd;
 	bool ssl_after_include; /* dovecot.conf sets ssl, ssl_* or ssl_server { } after including conf.d */
 	bool ssl_conf;          /* conf.d/10-ssl.conf is a regular file (it does not exist otherwise) */
+	char *ssl_override;     /* a file read after 10-ssl.conf that sets the certificate itself (a
+	                         * conf.d file sorted after it, Debian's local.conf): the last one,
+	                         * where the setting takes effect; NULL when none */
 };
 
 /* The relay (apply --mode=submission). */
