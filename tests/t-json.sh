@@ -112,4 +112,23 @@ check "submission --dry-run --json: the map is listed as secret, its content now
 	bash -c "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(f.get(\"secret\") for f in d[\"files\"]) else 1)' '$OUT' && ! grep -q sekrit '$OUT'"
 check "submission --dry-run --json: router port 587" J 'd["router_ports"] == [587]'
 
+# A damaged journal copy (what a revert needs to give back the original) is said by status, the
+# verb an admin runs first: revert would refuse.
+root6=$(new_root debian12)
+"$OP25B" apply -q --mode=smtps --root="$root6" --cert="$CERT" --key="$KEY"
+tx=$(ls -d "$root6"/var/lib/op25b/tx/* | head -n 1)
+printf 'not the original\n' >"$tx/orig.1"
+"$OP25B" status --root="$root6" --json >"$OUT" 2>/dev/null
+check "status --json: a copy that no longer matches its hash is listed in journal_damaged" \
+	J 'd["journal_damaged"] == ["/etc/postfix/main.cf"] and d["exit"] == 0'
+out=$("$OP25B" status --root="$root6" 2>/dev/null)
+check "status: says the copy is damaged and that revert will refuse" \
+	eval 'printf "%s" "$out" | grep -q "main.cf.s original is missing or damaged: .op25b revert. will refuse"'
+rm "$tx/orig.1"
+"$OP25B" status --root="$root6" --json >"$OUT" 2>/dev/null
+check "status --json: a missing copy too" J 'd["journal_damaged"] == ["/etc/postfix/main.cf"]'
+"$OP25B" revert -q --root="$root6" 2>/dev/null; rc=$?
+check "  ... and revert indeed refuses (exit 2)" test $rc = 2
+"$OP25B" status --root="$root" --json >"$OUT" 2>/dev/null
+check "status --json: an intact journal: journal_damaged is empty" J 'd["journal_damaged"] == []'
 finish

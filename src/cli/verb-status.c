@@ -129,6 +129,34 @@ static int mode_files(const char *root, const struct journal *j, unsigned m, jso
 	return 0;
 }
 
+/* The journal's copies of the originals a revert needs (each checked against its hash; the reason
+ * is reported by journal_original()): the paths whose copy cannot be used, into DAMAGED (JSON) or
+ * printed. Status is what an admin runs first: a revert that would refuse is said here. */
+static size_t damaged_copies(const struct journal *j, json_t *damaged)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < j->n; k++)
+		for (size_t i = 0; i < j->txs[k].n; i++) {
+			const struct tx_file *x = &j->txs[k].files[i];
+			char *data = NULL;
+			size_t len = 0;
+			if (!x->existed)
+				continue;
+			if (journal_original(j, &j->txs[k], i, &data, &len) == 0) {
+				explicit_bzero(data, len); /* the map's original holds the password */
+				free(data);
+				continue;
+			}
+			n++;
+			if (damaged)
+				js_push_str(damaged, x->path);
+			else
+				printf("journal: %s: the copy of %s's original is missing or damaged: 'op25b revert' "
+				       "will refuse until it is restored\n", j->txs[k].dir, x->path);
+		}
+	return n;
+}
+
 /* How the ISP relay is authenticated before it gets the password (--relay-tls). */
 static const char *relay_tls_words(const char *level)
 {
@@ -190,8 +218,14 @@ static int status(const struct request *o, struct report *rep)
 	}
 	report_bool(rep, "interrupted", interrupted);
 	report_router_ports(rep, applied);
-	if (o->json)
+	if (o->json) {
+		json_t *damaged = json_array();
+		report_set(rep, "journal_damaged", damaged);
+		if (damaged)
+			damaged_copies(&j, damaged);
 		return EXIT_DONE;
+	}
+	damaged_copies(&j, NULL);
 	_cleanup_free_ char *ports = applied ? fw_router_hint(applied) : NULL;
 	if (ports)
 		printf("router: forward TCP %s to this host\n", ports);

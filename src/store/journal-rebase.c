@@ -107,6 +107,7 @@ int journal_original(const struct journal *j, const struct tx *t, size_t i, char
 	char h[65];
 	sha256_hex(*data, *len, h);
 	if (!streq(h, t->files[i].orig_hash)) {
+		explicit_bzero(*data, *len); /* it may be the map's original */
 		free(*data);
 		*data = NULL;
 		return log_err(-EBADMSG, "%s: corrupted journal: the copy does not match its recorded hash", p);
