@@ -88,7 +88,7 @@ check: deps
 QUICK_TESTS := tests/t-layers.sh tests/t-escape.sh tests/t-special.sh tests/t-smtps.sh tests/t-submission.sh tests/t-config.sh \
                tests/t-lens.sh tests/t-man.sh tests/t-hostile.sh tests/t-realworld.sh tests/t-json.sh tests/t-cli.sh \
                tests/t-relay-secret.sh tests/t-catrust.sh
-QUICK_TESTS += tests/t-steps.sh tests/t-stack.sh tests/t-origin.sh
+QUICK_TESTS += tests/t-steps.sh tests/t-stack.sh tests/t-origin.sh tests/t-path.sh
 check-unit: op25b units
 	sh tests/run-units.sh $(UNITBINS)
 

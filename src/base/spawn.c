@@ -1,5 +1,7 @@
 /* posix_spawn with pipes; the child's environment is reduced to PATH and LANG=C so that nothing
- * of ours (and no secret) leaks into it, and its messages are in the language tests expect. */
+ * of ours (and no secret) leaks into it, and its messages are in the language tests expect. The
+ * program itself is looked up in that same fixed PATH (spawn_resolve), never in the caller's: a
+ * root run with a user's directory first in PATH must not execute that user's postconf. */
 #include "spawn.h"
 
 #include <fcntl.h>
@@ -8,11 +10,32 @@
 #include <time.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "util.h"
 
 #define OUTPUT_MAX (64 * 1024)
+#define FIXED_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
+
+int spawn_resolve(const char *name, char *buf, size_t size)
+{
+	if (strchr(name, '/')) {
+		if ((size_t)snprintf(buf, size, "%s", name) >= size)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	for (const char *dir = FIXED_PATH; *dir;) {
+		size_t len = strcspn(dir, ":");
+		struct stat st;
+		if ((size_t)snprintf(buf, size, "%.*s/%s", (int)len, dir, name) >= size)
+			return -ENAMETOOLONG;
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+			return 0;
+		dir += len + (dir[len] == ':');
+	}
+	return -ENOENT;
+}
 
 static int wait_until(struct spawn *p, char **output, long long deadline);
 
@@ -27,9 +50,16 @@ static int start(char *const argv[], int in_fd, int dir_fd, struct spawn *p, boo
 {
 	int out[2] = { -1, -1 }, r;
 	posix_spawn_file_actions_t fa;
-	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "LC_ALL=C", NULL };
+	char *envp[] = { "PATH=" FIXED_PATH, "LANG=C", "LC_ALL=C", NULL };
+	char path[PATH_MAX];
 
 	*p = SPAWN_NONE;
+	r = spawn_resolve(argv[0], path, sizeof(path));
+	if (r < 0) {
+		if (r == -ENOENT || quiet)
+			return r; /* not installed: the caller decides whether that matters */
+		return log_err(r, "cannot run %s: %s", argv[0], strerror(-r));
+	}
 	if (pipe2(out, O_CLOEXEC) < 0) {
 		r = -errno;
 		return quiet ? r : log_err(r, "pipe: %s", strerror(-r));
@@ -43,7 +73,7 @@ static int start(char *const argv[], int in_fd, int dir_fd, struct spawn *p, boo
 	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
 	if (dir_fd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, dir_fd, SPAWN_DIR_FD);
-	r = posix_spawnp(&p->pid, argv[0], &fa, NULL, argv, envp);
+	r = posix_spawn(&p->pid, path, &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	if (r != 0) {

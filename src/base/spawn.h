@@ -3,7 +3,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Run ARGV[0] (searched in PATH) with stdin from /dev/null (or INPUT when not NULL, written to a
+/* The program NAME as op25b runs it: NAME itself when it holds a '/', else the first executable
+ * regular file NAME in /usr/sbin:/usr/bin:/sbin:/bin (never the caller's PATH), into BUF.
+ * 0, -ENOENT (none) or -ENAMETOOLONG. */
+int spawn_resolve(const char *name, char *buf, size_t size);
+
+/* Run ARGV[0] (spawn_resolve()) with stdin from /dev/null (or INPUT when not NULL, written to a
  * pipe: how a secret reaches a child without argv or the environment), capture stdout+stderr
  * (bounded to 64 KiB) into *OUTPUT (may be NULL). Returns the exit status (0..255), or a negative
  * errno when the program could not be run (-ENOENT, silently, when it is not installed). */

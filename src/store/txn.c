@@ -2,6 +2,7 @@
 #include "txn.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -9,6 +10,7 @@
 #include "rootfs.h"
 #include "postmap.h"
 #include "scratch.h"
+#include "spawn.h"
 #include "util.h"
 
 extern char **environ;
@@ -149,11 +151,13 @@ static int diff_one(const struct conf_file *f, const char *dir, int out_fd)
 	char *argv[] = { "diff", "-u", "--label", la, "--label", lb, a, b, NULL };
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
-	if ((r = posix_spawn_file_actions_init(&fa)) == 0) {
+	char prog[PATH_MAX];
+	if ((r = -spawn_resolve("diff", prog, sizeof(prog))) == 0 &&
+	    (r = posix_spawn_file_actions_init(&fa)) == 0) {
 		if (out_fd != STDOUT_FILENO)
 			r = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
 		if (r == 0)
-			r = posix_spawnp(&pid, "diff", &fa, NULL, argv, environ);
+			r = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
 		posix_spawn_file_actions_destroy(&fa);
 	}
 	if (r != 0) {
