@@ -124,4 +124,29 @@ else
 	skip "verify with a FIFO certificate: needs unshare -n (root, network namespaces)"
 fi
 
+# A dangling symlink in place of a file op25b writes (A4 in the attack notes): refused (exit 2,
+# naming the file), nothing written, and no directory made for the target (a write through it
+# made ROOT/X/..., which revert left behind). master.cf was refused so already.
+for f in etc/postfix/main.cf etc/postfix/master.cf etc/dovecot/conf.d/99-op25b-auth.conf \
+	etc/postfix/ispinfo etc/postfix/ispinfo.db; do
+	for target in /X/target ../../X/target; do
+		fresh; rm -f "$R/$f"; ln -s "$target" "$R/$f"
+		case $f in
+		*ispinfo* | *99-op25b*) args=("${SUB[@]}") ;;
+		*) args=(--mode=smtps "${TLS[@]}") ;;
+		esac
+		refused "apply ${args[0]#--mode=}: $f a dangling symlink ($target) is refused" \
+			"/$f: a symlink whose target does not exist" apply --root="$R" "${args[@]}"
+	done
+done
+# The password map in a directory another user owns, or anyone may write: refused (exit 2).
+for how in "chmod 1777" "chmod 0775" "chown nobody"; do
+	fresh; mkdir -p "$R/etc/maps"; $how "$R/etc/maps"
+	refused "apply submission: the password map's directory ($how) is refused" \
+		"the password map's directory is" apply --root="$R" "${SUB[@]}" --password-map=/etc/maps/ispinfo
+done
+fresh; mkdir -p "$R/etc/maps"; chmod 0755 "$R/etc/maps"
+"$OP25B" apply --root="$R" "${SUB[@]}" --password-map=/etc/maps/ispinfo >/dev/null 2>&1
+check "apply submission: a root-owned 0755 map directory is accepted" [ -s "$R/etc/maps/ispinfo.db" ]
+
 finish

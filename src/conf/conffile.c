@@ -90,6 +90,11 @@ static int conf_read(struct conf_set *s, struct conf_file *f, bool must_exist)
 	 * (it would block, or never end). */
 	int r = root_read_file(s->root, f->path, false, &f->old, &f->old_len, &f->st);
 	if (r == -ENOENT && !must_exist) {
+		/* A symlink to nothing is never written through: that would make its target's
+		 * directories, which nothing removes again (one rule for every file op25b writes). */
+		struct stat lst;
+		if (root_stat(s->root, f->path, true, &lst) == 0 && S_ISLNK(lst.st_mode))
+			return log_err(-EINVAL, "%s: %s", f->host_path, root_strerror(s->root, f->path, r));
 		/* Found now, not after the first write: a directory on the way that cannot be made. */
 		_cleanup_free_ char *blocker = NULL;
 		if ((r = root_check_creatable(s->root, f->path, &blocker)) < 0)

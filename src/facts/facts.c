@@ -100,6 +100,35 @@ int facts_secret(const struct target *t, const struct relay_settings *o, struct 
 						    &f->relay.password);
 }
 
+/* The compiled map (PATH.db) is never written through a symlink to nothing (as conf_read refuses
+ * for the map itself), and the secret's directory belongs to the user running op25b and is not
+ * writable by group or others: another user could swap the map or its .db between op25b's write
+ * and postmap's or Postfix's read. */
+static int map_dir_safe(const char *root, const char *path, const char *type)
+{
+	for (const char *const *sfx = postmap_suffixes(type); *sfx; sfx++) {
+		_cleanup_free_ char *db = strdup_printf("%s%s", path, *sfx), *host = NULL;
+		struct stat st;
+		if (!db)
+			return -ENOMEM;
+		if (root_stat(root, db, true, &st) == 0 && S_ISLNK(st.st_mode) && root_stat(root, db, false, &st) == -ENOENT)
+			return log_err(-EINVAL, "%s: %s", (host = path_under_root(root, db)) ? host : db,
+				       root_strerror(root, db, -ENOENT));
+	}
+	_cleanup_free_ char *name = NULL, *host = NULL;
+	_cleanup_close_ int dfd = root_open_parent(root, path, true, 0, &name);
+	struct stat st;
+	if (dfd < 0 || fstat(dfd, &st) < 0)
+		return 0; /* not there yet: op25b makes it (0750), or the write reports why not */
+	if (st.st_uid == geteuid() && !(st.st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	return log_err(-EINVAL, "%s: the password map's directory is %s: another user could replace the map; "
+				"use a directory owned by %s and not writable by others (--password-map)",
+		       (host = path_under_root(root, path)) ? host : path,
+		       st.st_uid != geteuid() ? "owned by another user" : "writable by group or others",
+		       geteuid() == 0 ? "root" : "you");
+}
+
 /* The map, parsed raw (never through Augeas: it holds the password), first in S: it is written
  * and compiled before main.cf points at it. */
 static int open_map(struct conf_set *s, const struct target *t, const struct relay_settings *o, struct relay_facts *rf)
@@ -107,7 +136,8 @@ static int open_map(struct conf_set *s, const struct target *t, const struct rel
 	int r;
 	if (!(rf->map_path = relay_map_path(t, o)))
 		return -ENOMEM;
-	if ((r = conf_open_raw(s, rf->map_path, 0600, &rf->map)) < 0)
+	if ((r = conf_open_raw(s, rf->map_path, 0600, &rf->map)) < 0 ||
+	    (r = map_dir_safe(s->root, rf->map_path, rf->table_type)) < 0)
 		return r;
 	memmove(&s->files[1], &s->files[0], (s->n - 1) * sizeof(*s->files));
 	s->files[0] = rf->map;
