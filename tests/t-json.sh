@@ -131,4 +131,19 @@ check "status --json: a missing copy too" J 'd["journal_damaged"] == ["/etc/post
 check "  ... and revert indeed refuses (exit 2)" test $rc = 2
 "$OP25B" status --root="$root" --json >"$OUT" 2>/dev/null
 check "status --json: an intact journal: journal_damaged is empty" J 'd["journal_damaged"] == []'
+# Usage errors found while the command line is read (A7 in the attack notes): once the verb is
+# known and --json was given (wherever it stands), the one object is printed too: exit 2, changed
+# false. Before the verb is known there is no object (the man page says so).
+for args in "apply --mode=smtps --root=$root --json" "apply --mode=bogus --json" "--json revert --mode=bogus" \
+	"apply --mode=submission --root=$root --relayhost=a\ b --relay-user=u --relay-password-file=/x --json" \
+	"status --root=/nonexistent --json" "status --json --no-such-option" "apply --dry-run --mode=bogus --json"; do
+	eval "run $args"; rc=$?
+	verb=$(eval "set -- $args"; for a; do case $a in -*) ;; *) echo "$a"; break ;; esac; done)
+	check "$args: exit 2 and the one object (verb $verb, exit 2, changed false)" \
+		J 'd["exit"] == 2 and d["changed"] is False and d["verb"] == "'"$verb"'" and d["schema"] == 1 and '"$rc"' == 2'
+	check "  ... and the reason on stderr" test -s "$ERR"
+done
+run --json; rc=$?
+check "--json without a verb: exit 2, nothing on stdout (no verb to report)" test $rc = 2 -a ! -s "$OUT"
+
 finish

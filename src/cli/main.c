@@ -3,10 +3,33 @@
 #include <locale.h>
 #include <sys/stat.h>
 
+#include "report.h"
 #include "request.h"
 #include "scratch.h"
 #include "util.h"
 #include "verbs.h"
+
+/* Whether --json is on the command line (before "--"), read or not: reading may have stopped at
+ * an earlier option. */
+static bool json_asked(int argc, char **argv)
+{
+	for (int i = 1; i < argc && !streq(argv[i], "--"); i++)
+		if (streq(argv[i], "--json"))
+			return true;
+	return false;
+}
+
+/* A usage error once the verb is known, with --json: the one object all the same (exit 2,
+ * changed false; the reason is on stderr, as for every other error), so that a script reading
+ * stdout always has an object. */
+static int usage_error_json(struct request *o, int status)
+{
+	struct report rep;
+	o->json = true;
+	o->json_fd = STDOUT_FILENO;
+	report_init(&rep, o, o->verb);
+	return report_end(&rep, status);
+}
 
 int main(int argc, char **argv)
 {
@@ -20,6 +43,8 @@ int main(int argc, char **argv)
 
 	r = request_parse(argc, argv, &o, &exit_now);
 	if (r || exit_now) {
+		if (r && o.verb && (o.json || json_asked(argc, argv)))
+			r = usage_error_json(&o, r);
 		request_free(&o);
 		return r;
 	}
