@@ -68,23 +68,32 @@ static void restore_owner(struct conf_file *f, const struct tx_file *x)
 	f->st.st_mode = (f->st.st_mode & ~07777u) | x->mode;
 }
 
-/* Undo EDITS on the current text of F by parsing it with LENS. */
-static int undo_edits(struct conf_set *s, struct conf_file *f, const struct tx_file *x, unsigned idx)
+/* X's edits undone on TEXT (F's, parsed with X's lens) into *OUT: the number of edits skipped
+ * because someone changed them since, or an error. */
+static int undo_text(struct conf_set *s, const struct conf_file *f, const struct tx_file *x, unsigned idx,
+		     const char *text, char **out)
 {
 	char tree[48];
 	snprintf(tree, sizeof(tree), "/op25b/undo/%u", idx);
 	int r = conf_set_augeas(s);
-	if (r < 0 || (r = aug_parse_text(s->aug, x->lens, f->new, tree, f->host_path)) < 0)
+	if (r < 0 || (r = aug_parse_text(s->aug, x->lens, text, tree, f->host_path)) < 0)
 		return r;
 	struct conf_file scratch = { .path = f->path };
 	snprintf(scratch.tree, sizeof(scratch.tree), "%s", tree);
 	int skipped = conf_undo(s, &scratch, x->edits, x->n_edits);
+	if (skipped >= 0 && (r = aug_render_text(s->aug, x->lens, text, tree, f->host_path, out)) < 0)
+		skipped = r;
+	sym_aug_rm(s->aug, tree);
+	return skipped;
+}
+
+/* Undo EDITS on the current text of F by parsing it with LENS. */
+static int undo_edits(struct conf_set *s, struct conf_file *f, const struct tx_file *x, unsigned idx)
+{
+	char *text = NULL;
+	int skipped = undo_text(s, f, x, idx, f->new, &text);
 	if (skipped < 0)
 		return skipped;
-	char *text = NULL;
-	if ((r = aug_render_text(s->aug, x->lens, f->new, tree, f->host_path, &text)) < 0)
-		return r;
-	sym_aug_rm(s->aug, tree);
 	log_info("%s: changed since op25b wrote it: undid op25b's %zu edit%s, kept the rest%s", f->path,
 		 x->n_edits - (size_t)skipped, x->n_edits - (size_t)skipped == 1 ? "" : "s",
 		 skipped ? " (some edits were changed by someone else and left)" : "");
@@ -565,6 +574,71 @@ static int revert_clean(struct planner *p, struct conf_file *f, const struct lin
 	return 1;
 }
 
+/* The first edit of X at PATH, or NULL. */
+static const struct edit *edit_at(const struct tx_file *x, const char *path)
+{
+	for (size_t e = 0; e < x->n_edits; e++)
+		if (streq(x->edits[e].path, path))
+			return &x->edits[e];
+	return NULL;
+}
+
+/* What was at PATH before the reverted transactions right under staying C[K] set it: the edit of
+ * the oldest of them (none when a staying one set it in between, or none of them did). */
+static const struct edit *before_reverted(const struct planner *p, const struct link *c, size_t k, const char *path)
+{
+	const struct edit *found = NULL;
+	for (size_t m = k; m-- > 0;) {
+		const struct edit *e = edit_at(rec(&c[m]), path);
+		if (!e)
+			continue;
+		if (!revert_takes(c[m].t, p->modes))
+			break;
+		found = e;
+	}
+	return found;
+}
+
+/* The other way kept the nodes of reverted transactions that staying C[K] owns (undo_own_edits()),
+ * but C[K] recorded them as it found them: with op25b's values. Its edits there get what was
+ * before the reverted ones (the admin's value, or none), and it is rebased in the journal on F's
+ * text as it is left with its own edits undone that way: its own revert later gives back the
+ * admin's values, byte for byte when the file is not changed again. */
+static int hand_down(struct planner *p, const struct conf_file *f, const struct link *c, size_t k,
+		     struct rebases *out)
+{
+	const struct tx_file *x = rec(&c[k]);
+	bool any = false;
+	for (size_t e = 0; e < x->n_edits; e++)
+		any |= before_reverted(p, c, k, x->edits[e].path) != NULL;
+	if (!any || !x->lens || !x->existed || !f->new)
+		return 0;
+	struct revert_rebase *rb = rebase_new(out);
+	if (!rb)
+		return -ENOMEM;
+	*rb = (struct revert_rebase){ .tx = c[k].k, .i = c[k].i, .existed = true, .uid = x->uid, .gid = x->gid,
+				      .mode = x->mode };
+	for (size_t e = 0; e < x->n_edits; e++) {
+		const struct edit *ed = &x->edits[e], *below = before_reverted(p, c, k, ed->path);
+		const struct edit *from = below ? below : ed;
+		if (edit_append(&rb->edits, &rb->n_edits, ed->path, from->before_present, from->before,
+				ed->after_present, ed->after) < 0)
+			return -ENOMEM;
+		rb->edits[rb->n_edits - 1].anchor_before = ed->anchor_before;
+		if (ed->anchor && !(rb->edits[rb->n_edits - 1].anchor = strdup(ed->anchor)))
+			return -ENOMEM;
+	}
+	struct tx_file handed = *x;
+	handed.edits = rb->edits;
+	handed.n_edits = rb->n_edits;
+	int r = undo_text(p->s, f, &handed, p->seq++, f->new, &rb->orig);
+	if (r < 0)
+		return r;
+	rb->orig_len = strlen(rb->orig);
+	sha256_hex(f->new, f->new_len, rb->new_hash);
+	return 0;
+}
+
 /* Revert F: the transactions that touched it, oldest first, go through one of the two ways. */
 static int revert_file(struct planner *p, struct conf_file *f, struct rebases *rb)
 {
@@ -588,9 +662,14 @@ static int revert_file(struct planner *p, struct conf_file *f, struct rebases *r
 		f->secret |= rec(&c[k])->secret;
 	}
 	r = revert_clean(p, f, c, n, rb);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	for (size_t k = n; r == 0 && k-- > 0;)
 		if (revert_takes(c[k].t, p->modes))
 			r = revert_dirty(p, f, c, n, k);
+	for (size_t k = 0; r == 0 && k < n; k++)
+		if (!revert_takes(c[k].t, p->modes))
+			r = hand_down(p, f, c, k, rb);
 	return r < 0 ? r : 0;
 }
 
