@@ -60,7 +60,23 @@ json=$("$OP25B" revert --origin=rpm --json --root="$R" 2>/dev/null)
 check "re-applied by hand: revert --origin=rpm --json names smtps left applied, by rpm then by hand" python3 -c \
 	'import json,sys; d=json.loads(sys.argv[1]); sys.exit(not (d["changed"] is False and d["left_applied"] == [{"mode": "smtps", "origins": ["rpm", None]}]))' "$json"
 
-# 3. the option's checks: a word, only apply and revert.
+# 3. another origin's mode is named with its origin, never "by hand" (found by attacking, A11).
+R=$(new_root debian12)
+smtps "$R" --origin=rpm >/dev/null 2>&1
+submission "$R" --origin=ansible >/dev/null 2>&1
+out=$("$OP25B" revert --origin=other --root="$R" 2>&1); rc=$?
+check "revert --origin=other: exit 0, nothing to revert" bash -c "[ $rc = 0 ] && grep -q 'nothing to revert' <<<\"\$1\"" _ "$out"
+check "revert --origin=other: smtps left applied, by rpm (not 'by hand')" \
+	grep -q "smtps: left applied: applied by rpm (" <<<"$out"
+check "revert --origin=other: submission left applied, by ansible" \
+	grep -q "submission: left applied: applied by ansible (" <<<"$out"
+mkdir -p "$R/etc/pki2"; cp "$CERT" "$R/etc/pki2/c.pem"; cp "$KEY" "$R/etc/pki2/k.pem"
+"$OP25B" apply --mode=smtps --root="$R" --cert=/etc/pki2/c.pem --key=/etc/pki2/k.pem --origin=ansible >/dev/null 2>&1
+out=$("$OP25B" revert --origin=other --root="$R" 2>&1)
+check "re-applied by ansible on rpm's: 'applied by rpm, then by ansible'" \
+	grep -q "smtps: left applied: applied by rpm, then by ansible (" <<<"$out"
+
+# 4. the option's checks: a word, only apply and revert.
 R=$(new_root debian12)
 check "--origin='a b': exit 2" bash -c "'$OP25B' apply --mode=smtps --root='$R' --cert='$CERT' --key='$KEY' --origin='a b' >/dev/null 2>&1; [ \$? = 2 ]"
 check "status --origin: exit 2" bash -c "'$OP25B' status --root='$R' --origin=rpm >/dev/null 2>&1; [ \$? = 2 ]"

@@ -722,10 +722,20 @@ int plan_revert(struct conf_set *s, const struct journal *j, unsigned modes, con
 	return 0;
 }
 
+/* "applied by rpm, then by hand": who applied a mode (V, N as journal_origins() gives them), as
+ * status says it, into BUF (cut at SIZE). */
+static void who_applied(const char *const *v, size_t n, char *buf, size_t size)
+{
+	size_t len = (size_t)snprintf(buf, size, "applied");
+	for (size_t i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s by %s", i ? ", then" : "", v[i] ? v[i] : "hand");
+}
+
 /* revert --origin=NAME (the package's %preun): of MODES, the ones NAME alone applied. Every other
  * applied mode stays, with one line each (on stderr, --quiet or not: whoever erases the package
- * learns what still runs): one applied by hand, or re-applied by hand on top of NAME's (then it is
- * the admin's too), or one --mode (maybe op25b.conf's mode) did not name. */
+ * learns what still runs): one applied by hand or by another origin (named as status names them),
+ * or re-applied by hand on top of NAME's (then it is the admin's too), or one --mode (maybe
+ * op25b.conf's mode) did not name. */
 unsigned revert_modes_of_origin(const struct journal *j, unsigned modes, const char *origin)
 {
 	unsigned keep = 0;
@@ -741,8 +751,14 @@ unsigned revert_modes_of_origin(const struct journal *j, unsigned modes, const c
 		}
 		for (size_t i = 0; i < n; i++)
 			also |= v[i] && streq(v[i], origin);
-		log_warn("%s: left applied: %s (revert it with 'op25b revert --mode=%s')", mode_name(m),
-			 only ? "--mode names another mode" : also ? "applied by hand too" : "applied by hand",
+		char who[256];
+		if (only)
+			snprintf(who, sizeof(who), "--mode names another mode");
+		else if (also)
+			snprintf(who, sizeof(who), "applied by hand too");
+		else
+			who_applied(v, n, who, sizeof(who));
+		log_warn("%s: left applied: %s (revert it with 'op25b revert --mode=%s')", mode_name(m), who,
 			 mode_name(m));
 	}
 	return keep;
