@@ -2,15 +2,16 @@
 # Crash consistency: op25b is killed (SIGKILL, a power cut) or sees ENOSPC/EIO at every single
 # write, fsync, rename, unlink, rmdir, mkdir and posix_spawn of a run, one fault per run
 # (tests/fault/inject.c, LD_PRELOAD). Scenarios on a fixture tree: apply --mode=smtps, apply
-# --mode=submission (password file, --mechanisms given), submission on top of smtps, and revert of
-# both. After each interruption:
+# --mode=submission (password file, --mechanisms given), submission on top of smtps, revert of
+# both, and revert of one of the two (Debian 12's and 13's trees). After each interruption:
 #   - every file is byte-identical to its content before the run or to what the run writes;
 #   - the password map (and its table, and any temporary copy) is never readable by others, and no
 #     journal file is either;
 #   - a failed run (exit 1) left the files as they were before, a successful one as the run writes
-#     (a revert that could not clear its journal after restoring the files says so and exits 1);
+#     (a revert that could not update its journal after restoring the files says so and exits 1);
 #   - the run repeated without a fault finishes it (or, after a crash, asks for 'op25b revert'),
-#     and 'op25b revert' then gives back the original bytes, with an empty journal.
+#     and 'op25b revert' then gives back the original bytes, with an empty journal; a revert of one
+#     mode repeated leaves exactly what a clean one does, and status then sees no edit of another;
 # FAULT_ACTIONS="kill EIO ENOSPC" (default) chooses the faults; ENOSPC is injected into writes only.
 . "$(dirname "$0")/lib/testlib.sh"
 
@@ -43,6 +44,8 @@ run_submission() {
 		--relay-password-file=/etc/op25b/relay.secret --mechanisms=PLAIN,LOGIN
 }
 run_revert() { "$OP25B" revert -q --root="$1"; }
+# One mode of two: the other stays, rebased in the journal on what the revert leaves.
+run_revert_smtps() { "$OP25B" revert -q --mode=smtps --root="$1"; }
 
 # Files of a tree outside op25b's state dir: "path mode type" lines.
 listing() { (cd "$1" && find . -path ./var/lib/op25b -prune -o ! -path . ! -path ./var ! -path ./var/lib -printf '%p %m %y\n' | LC_ALL=C sort); }
@@ -58,7 +61,7 @@ tree_eq() {
 }
 
 # The journal is empty: no transaction, no leftover.
-journal_empty() { [ -z "$(ls -A "$1/var/lib/op25b/tx" 2>/dev/null)" ]; }
+journal_empty() { [ -z "$(ls -A "$1/var/lib/op25b/tx" 2>/dev/null)" ] && ! ls -d "$1"/var/lib/op25b/revert.* >/dev/null 2>&1; }
 
 # states_ok ROOT BEFORE AFTER: each file is as in BEFORE or as in AFTER (absent counts as a state);
 # files in neither must be op25b's temporary files (which revert removes).
@@ -103,9 +106,10 @@ secrets_closed() {
 	[ -z "$open" ] || { echo "  readable by others: $open"; return 1; }
 }
 
-# scenario NAME SETUP CMD: SETUP is a list of run_* steps applied to a fresh tree to get the state
-# before CMD. Prepares $W/NAME.{orig,before,after} and the fault counts of one clean run.
-POINTS=0 RUNS=0 STRAY=0 SCRATCH_LEFT=0 SCRATCH_AFTER=0
+# scenario NAME SETUP CMD [FIXTURE]: SETUP is a list of run_* steps applied to a fresh tree (of
+# FIXTURE, debian12 by default) to get the state before CMD. Prepares $W/NAME.{orig,before,after}
+# and the fault counts of one clean run.
+POINTS=0 RUNS=0 STRAY=0 SCRATCH_LEFT=0 SCRATCH_AFTER=0 INTENTS=0
 # Scratch dirs under /tmp of runs that are gone (postconf's and postmap's copies: op25b-WHAT.PID.X).
 stale() {
 	local d p
@@ -118,7 +122,7 @@ stale() {
 declare -A POINTS_OF
 scenario() {
 	local name=$1 setup=$2 cmd=$3 root step
-	root=$(new_root debian12)
+	root=$(new_root "${4:-debian12}")
 	pwfile "$root"
 	rm -rf "$W/$name".*
 	cp -a "$root" "$W/$name.orig"
@@ -153,7 +157,7 @@ $s"
 $s" ;;
 	1) # Failed: rolled back. Only a revert whose files are all back but whose journal entry could
 	   # not be removed may stop after its writes (and says so).
-	   if [ "$cmd" = revert ] && printf '%s' "$out" | grep -q "journal could not be cleared: run 'op25b revert' again"; then
+	   if [[ $cmd = revert* ]] && printf '%s' "$out" | grep -q "the files were reverted, but the journal could not be .*: run 'op25b revert' again"; then
 		s=$(tree_eq "$root" "$W/$name.after") || msg="$msg
   exit 1 after the files were reverted, but they were not:
 $s"
@@ -165,8 +169,31 @@ $s"
 	*) msg="$msg
   exit $rc: $out" ;;
 	esac
-	# Recovery. An apply repeated without a fault completes, or asks for a revert first.
-	if [ "$cmd" != revert ]; then
+	# Recovery. A revert of one mode repeated without a fault finishes it: the state a clean run
+	# leaves, the other mode's edits its own (nothing "changed after op25b set it"). The interrupted
+	# run was undone first, or its transactions dropped.
+	if [ "$cmd" = revert_smtps ]; then
+		# Killed with its intent on record: status names the command that finishes it.
+		if [ -d "$root/var/lib/op25b/revert.pending" ] || [ -d "$root/var/lib/op25b/revert.done" ]; then
+			INTENTS=$((INTENTS + 1))
+			s=$("$OP25B" status --root="$root" 2>&1)
+			printf '%s' "$s" | grep -q "a revert was interrupted: run 'op25b revert --mode=smtps' again" ||
+				msg="$msg
+  status after the interruption does not name the revert to run again: $s"
+		fi
+		out=$("run_$cmd" "$root" 2>&1); rc=$?
+		[ $rc = 0 ] || msg="$msg
+  revert again: exit $rc: $out"
+		s=$(tree_eq "$root" "$W/$name.after") || msg="$msg
+  revert again: not the state a clean revert leaves:
+$s"
+		if printf '%s' "$out" | grep -q 'changed after op25b set it'; then msg="$msg
+  revert again: op25b's own edits taken for someone else's: $out"; fi
+		s=$("$OP25B" status --root="$root" 2>&1)
+		if printf '%s' "$s" | grep -q 'changed since\|interrupted'; then msg="$msg
+  status after the revert again: $s"; fi
+	# An apply repeated without a fault completes, or asks for a revert first.
+	elif [ "$cmd" != revert ]; then
 		out=$("run_$cmd" "$root" 2>&1); rc=$?
 		if [ $rc = 0 ]; then
 			s=$(tree_eq "$root" "$W/$name.after") || msg="$msg
@@ -217,10 +244,16 @@ scenario apply-smtps "" smtps && walk apply-smtps smtps
 scenario apply-submission "" submission && walk apply-submission submission
 scenario submission-over-smtps "smtps" submission && walk submission-over-smtps submission
 scenario revert-both "smtps submission" revert && walk revert-both revert
+# Debian 13's tree has no main.cf: an interrupted revert once left an empty one behind.
+for fx in debian12 debian13; do
+	scenario "revert-one-$fx" "smtps submission" revert_smtps "$fx" && walk "revert-one-$fx" revert_smtps
+done
 check "no stray file in any configuration directory after any fault ($STRAY found)" test "$STRAY" = 0
+# The intent is what makes a revert of one mode finish: interruptions must have left it.
+check "interrupted reverts of one mode that left their intent: $INTENTS" test "$INTENTS" -gt 0
 # The next op25b run, whatever its verb, removes the scratch dirs of killed runs.
 check "scratch dirs of killed runs under /tmp: $SCRATCH_LEFT left by kills, $SCRATCH_AFTER after the next runs" \
 	bash -c '[ "$1" = 0 ] && { [[ " $2 " != *" kill "* ]] || [ "$3" -gt 0 ]; }' _ "$SCRATCH_AFTER" "$ACTIONS" "$SCRATCH_LEFT"
-echo "# fault points walked: $POINTS (apply-smtps ${POINTS_OF[apply-smtps]:-0}, apply-submission ${POINTS_OF[apply-submission]:-0}, submission-over-smtps ${POINTS_OF[submission-over-smtps]:-0}, revert-both ${POINTS_OF[revert-both]:-0}); interrupted runs: $RUNS; $(($(date +%s) - start)) s"
+echo "# fault points walked: $POINTS (apply-smtps ${POINTS_OF[apply-smtps]:-0}, apply-submission ${POINTS_OF[apply-submission]:-0}, submission-over-smtps ${POINTS_OF[submission-over-smtps]:-0}, revert-both ${POINTS_OF[revert-both]:-0}, revert-one-debian12 ${POINTS_OF[revert-one-debian12]:-0}, revert-one-debian13 ${POINTS_OF[revert-one-debian13]:-0}); interrupted runs: $RUNS; $(($(date +%s) - start)) s"
 
 finish

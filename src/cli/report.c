@@ -307,3 +307,13 @@ int report_end(struct report *r, int exit_status)
 		return log_err(EXIT_FAIL, "--json: cannot write the report: %m");
 	return exit_status;
 }
+
+const char *interrupted_revert_command(const struct journal *j, char *buf, size_t size)
+{
+	unsigned modes = journal_intent_modes(j);
+	if (modes == MODE_SMTPS || modes == MODE_SUBMISSION)
+		snprintf(buf, size, "op25b revert --mode=%s", mode_name(modes));
+	else
+		snprintf(buf, size, "op25b revert");
+	return buf;
+}

@@ -32,6 +32,8 @@ void report_firewall(struct report *r, const struct fw_report *f);
 void report_left_applied(struct report *r, const struct journal *j, unsigned gone, bool say);
 /* "router_ports": the TCP ports the home router must forward for MODES. */
 void report_router_ports(struct report *r, unsigned modes);
+/* The command that finishes J's interrupted revert: "op25b revert --mode=smtps" or "op25b revert". */
+const char *interrupted_revert_command(const struct journal *j, char *buf, size_t size);
 /* "diff": the unified diff of S (--dry-run). */
 void report_diff(struct report *r, const struct conf_set *s);
 void report_set(struct report *r, const char *key, json_t *value);

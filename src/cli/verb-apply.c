@@ -149,6 +149,10 @@ static int start(struct run *r, bool *done)
 	 * something to write: bad input creates nothing. */
 	if ((k = journal_open(&r->j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
 		return exit_status_of(k);
+	char cmd[64];
+	if (r->j.intent.state != INTENT_NONE)
+		return log_err(EXIT_FAIL, "%s: a revert was interrupted; run '%s' again first", r->j.dir,
+			       interrupted_revert_command(&r->j, cmd, sizeof(cmd)));
 	for (size_t i = 0; i < r->j.n; i++)
 		if (r->j.txs[i].pending)
 			return log_err(EXIT_FAIL, "%s: an earlier run was interrupted; run 'op25b revert' first",

@@ -6,6 +6,7 @@
 #include "conffile.h"
 #include "facts.h"
 #include "fwstep.h"
+#include "intent-undo.h"
 #include "journal.h"
 #include "plan-revert.h"
 #include "postmap.h"
@@ -75,12 +76,14 @@ static int read_original(void *userdata, const struct tx *t, size_t i, char **da
 
 /* Write the plan and restart what changed; a service that does not come back puts the files back.
  * A negative errno, the message given. */
-static int write_files(const struct request *o, const struct offline *off, struct report *rep, struct conf_set *s)
+static int write_files(const struct request *o, const struct offline *off, struct report *rep, struct journal *j,
+		       struct conf_set *s)
 {
 	struct restart_report units = { 0 };
 	int r;
 	if ((r = txn_write(s)) < 0) {
 		report_bool(rep, "changed", false);
+		journal_intent_end(j); /* the files are as it found them (else the next revert checks) */
 		return log_err(r, "revert failed; the files were left as they were");
 	}
 	for (size_t i = 0; i < s->n; i++) {
@@ -97,6 +100,7 @@ static int write_files(const struct request *o, const struct offline *off, struc
 		return 0;
 	if (txn_rollback(s) == 0) {
 		report_bool(rep, "changed", false);
+		journal_intent_end(j);
 		restart_changed(&o->target, off, o->no_restart, s, NULL, NULL);
 		return log_err(r, "revert failed: a service did not come back; the files were put back as "
 				  "they were before the revert");
@@ -104,13 +108,37 @@ static int write_files(const struct request *o, const struct offline *off, struc
 	return log_err(r, "revert failed and the files could not all be put back: see above");
 }
 
-/* The journal after the files: the modes that stay now start from what is left of the original,
- * the transactions taken out close their firewall services and go. */
-static int record(const struct request *o, const struct offline *off, struct report *rep, struct journal *j,
-		  unsigned modes, const struct revert_plan *plan)
+/* The transactions DROP (newest first) close their firewall services and go; then the revert
+ * intent, which listed them. */
+static int take_out(const struct request *o, const struct offline *off, struct report *rep, struct journal *j,
+		    const unsigned *drop, size_t n_drop)
 {
 	_cleanup_(fw_report_done) struct fw_report fw = { 0 };
 	struct fw_ctx fwc;
+	int r;
+	request_fw_ctx(o, off, &fwc);
+	for (size_t i = 0; i < n_drop; i++)
+		for (size_t k = 0; k < j->n; k++)
+			if (j->txs[k].id == drop[i]) {
+				if (fw_step_close(&fwc, &j->txs[k], &fw) < 0)
+					log_warn("the firewall services above are still open: close them with firewall-cmd");
+				if ((r = journal_drop(j, &j->txs[k])) < 0)
+					return log_err(r, "the files were reverted, but the journal could not be cleared: "
+							  "run 'op25b revert' again");
+				break;
+			}
+	report_firewall(rep, &fw);
+	if ((r = journal_intent_end(j)) < 0)
+		return log_err(r, "the files were reverted, but the journal could not be cleared: run 'op25b revert' again");
+	return 0;
+}
+
+/* The journal after the files: the modes that stay now start from what is left of the original
+ * (then the revert is done: a crash from here on only has transactions left to drop), the
+ * transactions taken out go. */
+static int record(const struct request *o, const struct offline *off, struct report *rep, struct journal *j,
+		  const unsigned *drop, size_t n_drop, const struct revert_plan *plan)
+{
 	int r;
 	for (size_t i = 0; i < plan->n_rebases; i++) {
 		const struct revert_rebase *b = &plan->rebases[i];
@@ -119,16 +147,20 @@ static int record(const struct request *o, const struct offline *off, struct rep
 			return log_err(r, "the files were reverted, but the journal could not be updated: "
 					  "run 'op25b revert' again");
 	}
-	request_fw_ctx(o, off, &fwc);
+	if ((r = journal_intent_done(j)) < 0)
+		return log_err(r, "the files were reverted, but the journal could not be updated: run 'op25b revert' again");
+	return take_out(o, off, rep, j, drop, n_drop);
+}
+
+/* The transactions a revert of MODES takes out, newest first: *DROP (malloc'd). */
+static int taken(const struct journal *j, unsigned modes, unsigned **drop, size_t *n)
+{
+	*n = 0;
+	if (!(*drop = calloc(j->n + 1, sizeof(**drop))))
+		return log_err(-ENOMEM, "out of memory");
 	for (size_t k = j->n; k-- > 0;)
-		if (revert_takes(&j->txs[k], modes)) {
-			if (fw_step_close(&fwc, &j->txs[k], &fw) < 0)
-				log_warn("the firewall services above are still open: close them with firewall-cmd");
-			if ((r = journal_drop(j, &j->txs[k])) < 0)
-				return log_err(r, "the files were reverted, but the journal could not be cleared: "
-						  "run 'op25b revert' again");
-		}
-	report_firewall(rep, &fw);
+		if (revert_takes(&j->txs[k], modes))
+			(*drop)[(*n)++] = j->txs[k].id;
 	return 0;
 }
 
@@ -177,10 +209,36 @@ static int revert_modes(const struct request *o, struct report *rep, struct jour
 	/* Whether it works on the running system: asked once, for the restarts and the firewall. */
 	struct offline off;
 	facts_offline(&o->target, &off);
-	if (write_files(o, &off, rep, &s) < 0 || record(o, &off, rep, j, modes, &plan) < 0)
+	_cleanup_free_ unsigned *drop = NULL;
+	size_t n_drop;
+	/* The intent first: a revert killed from here on is undone by the next one (journal.h). */
+	if (taken(j, modes, &drop, &n_drop) < 0 || journal_intent_begin(j, &s, drop, n_drop) < 0 ||
+	    write_files(o, &off, rep, j, &s) < 0 || record(o, &off, rep, j, drop, n_drop, &plan) < 0)
 		return EXIT_FAIL;
 	say_done(&s, plan.done);
 	return EXIT_DONE;
+}
+
+/* A revert killed before it was done: once it wrote every journal line, its transactions still
+ * go; before that, its files are put back first and this revert is planned from there. A dry run
+ * only says so. */
+static int finish_interrupted(const struct request *o, struct report *rep, struct journal *j)
+{
+	if (j->intent.state == INTENT_NONE)
+		return 0;
+	if (o->dry_run) {
+		log_warn("%s: a revert was interrupted; without --dry-run, op25b first %s", j->dir,
+			 j->intent.state == INTENT_DONE ? "finishes it" : "puts back the files it wrote");
+		return 0;
+	}
+	if (j->intent.state == INTENT_PENDING)
+		return intent_undo(j, &o->target);
+	struct offline off;
+	facts_offline(&o->target, &off);
+	int r = take_out(o, &off, rep, j, j->intent.drop, j->intent.n_drop);
+	if (r == 0)
+		log_info("an interrupted revert was finished first");
+	return r;
 }
 
 static int revert(const struct request *o, struct report *rep)
@@ -190,6 +248,8 @@ static int revert(const struct request *o, struct report *rep)
 	int r;
 
 	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
+		return exit_status_of(r);
+	if ((r = finish_interrupted(o, rep, &j)) < 0)
 		return exit_status_of(r);
 	if (o->origin)
 		modes = revert_modes_of_origin(&j, modes, o->origin);

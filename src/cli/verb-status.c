@@ -176,8 +176,8 @@ static int status(const struct request *o, struct report *rep)
 	if (r < 0)
 		return exit_status_of(r);
 
-	bool interrupted = false;
 	unsigned applied = 0;
+	bool interrupted = j.intent.state != INTENT_NONE;
 	for (size_t k = 0; k < j.n; k++)
 		interrupted |= j.txs[k].pending;
 
@@ -229,7 +229,10 @@ static int status(const struct request *o, struct report *rep)
 	_cleanup_free_ char *ports = applied ? fw_router_hint(applied) : NULL;
 	if (ports)
 		printf("router: forward TCP %s to this host\n", ports);
-	if (interrupted)
+	char cmd[64];
+	if (j.intent.state != INTENT_NONE)
+		printf("a revert was interrupted: run '%s' again to finish it\n", interrupted_revert_command(&j, cmd, sizeof(cmd)));
+	else if (interrupted)
 		printf("an earlier run was interrupted: run 'op25b revert' to put the files back\n");
 	return EXIT_DONE;
 }

@@ -193,6 +193,7 @@ int verify_read_journal(const struct target *o, struct verify_config *vc)
 	int r = journal_open(&j, o->root, o->state_dir, false, o->timeout_sec);
 	if (r < 0)
 		return r;
+	vc->interrupted = j.intent.state != INTENT_NONE;
 	for (size_t i = 0; i < j.n; i++) {
 		if (j.txs[i].pending)
 			vc->interrupted = true;

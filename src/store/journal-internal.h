@@ -18,10 +18,20 @@ void tx_free(struct tx *t);
 /* Read T's meta file, tx/NAME/meta under the tx/ dir TXFD (DIR names tx/ in messages), into T:
  * its files, edits, steps and firewall services. A line that is not as op25b writes it is
  * -EBADMSG with FILE:LINE. */
-int tx_load(int txfd, const char *dir, const char *name, struct tx *t);
+int tx_load(int txfd, const char *dir, const char *name, struct tx *t, off_t limit);
+/* Remove directory NAME in DFD and what is in it, best effort (what stays goes next time). */
+void journal_discard_dir(int dfd, const char *name);
 
-/* A value in a meta line: %XX for bytes <= ' ', '%' and DEL. */
+/* The revert intent (journal-intent.c): read at open, before the transactions (a pending one
+ * limits how much of a staying transaction's meta is read: intent_meta_limit, -1 for all). */
+int intent_load(struct journal *j);
+off_t intent_meta_limit(const struct journal *j, unsigned id);
+void intent_free(struct revert_intent *in);
+
+/* A value in a meta line: %XX for bytes <= ' ', '%' and DEL; meta_dec() reads one back (NULL:
+ * malformed or out of memory). */
 void meta_put_value(FILE *f, const char *s);
+char *meta_dec(const char *s);
 /* "edit I PATH BEFORE AFTER [after:ANCHOR|before:ANCHOR]" */
 void meta_put_edit(FILE *f, size_t i, const struct edit *e);
 /* The meta file of a pending transaction, opened to add lines to it (*META names it). */

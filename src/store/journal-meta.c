@@ -20,7 +20,7 @@ void meta_put_value(FILE *f, const char *s)
 			fputc(*c, f);
 }
 
-static char *dec(const char *s)
+char *meta_dec(const char *s)
 {
 	char *out = malloc(strlen(s) + 1), *o = out;
 	if (!out)
@@ -73,7 +73,7 @@ static int state_get(const char *tok, bool *present, char **value)
 		return 0;
 	if (tok[0] != '=')
 		return -EBADMSG;
-	*value = dec(tok + 1);
+	*value = meta_dec(tok + 1);
 	return *value ? 0 : -EBADMSG;
 }
 
@@ -200,7 +200,7 @@ static int parse_file(struct tx *t, struct meta_line *l)
 		return meta_error(l, "bad file path");
 	x->secret = sec;
 	set_start(x, ex, uid, gid, mode, tok[5], tok[6]);
-	x->path = dec(path);
+	x->path = meta_dec(path);
 	x->lens = streq(tok[7] + 5, "-") ? NULL : strdup(tok[7] + 5);
 	if (!x->path || (!x->lens && !streq(tok[7] + 5, "-")))
 		return -ENOMEM;
@@ -221,7 +221,7 @@ static int parse_edit(struct tx *t, struct meta_line *l)
 	if (!a || *end || i >= t->n)
 		return meta_error(l, "bad edit line");
 	bool bp, ap;
-	_cleanup_free_ char *bv = NULL, *av = NULL, *pd = dec(p);
+	_cleanup_free_ char *bv = NULL, *av = NULL, *pd = meta_dec(p);
 	if (!pd || state_get(b, &bp, &bv) < 0 || state_get(a, &ap, &av) < 0)
 		return meta_error(l, "bad edit value");
 	struct tx_file *x = &t->files[i];
@@ -234,7 +234,7 @@ static int parse_edit(struct tx *t, struct meta_line *l)
 			return meta_error(l, "bad edit anchor");
 		struct edit *e = &x->edits[x->n_edits - 1];
 		e->anchor_before = before;
-		if (!(e->anchor = dec(an + (before ? 7 : 6))))
+		if (!(e->anchor = meta_dec(an + (before ? 7 : 6))))
 			return meta_error(l, "bad edit anchor");
 	}
 	return 0;
@@ -335,7 +335,7 @@ static int meta_open(int txfd, const char *name, const char *meta, FILE **ret)
 	return 0;
 }
 
-int tx_load(int txfd, const char *dir, const char *name, struct tx *t)
+int tx_load(int txfd, const char *dir, const char *name, struct tx *t, off_t limit)
 {
 	_cleanup_free_ char *meta = strdup_printf("%s/%s/meta", dir, name);
 	if (!meta)
@@ -347,7 +347,8 @@ int tx_load(int txfd, const char *dir, const char *name, struct tx *t)
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	struct meta_line l = { .meta = meta };
-	while (getline(&line, &cap, f) > 0) {
+	/* LIMIT: the lines a pending revert intent added are not read (journal-intent.c). */
+	while ((limit < 0 || ftello(f) < limit) && getline(&line, &cap, f) > 0) {
 		l.ln++;
 		line[strcspn(line, "\n")] = '\0';
 		l.save = NULL;

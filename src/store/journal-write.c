@@ -133,7 +133,7 @@ int journal_begin(struct journal *j, unsigned mode, const char *opts_hash, const
 	_cleanup_free_ char *name = strdup_printf("%06u.pending", id);
 	if (!name)
 		return -ENOMEM;
-	if ((r = tx_load(txfd, txdir, name, t)) < 0)
+	if ((r = tx_load(txfd, txdir, name, t, -1)) < 0)
 		return r;
 	*out = t;
 	return 0;

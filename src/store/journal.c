@@ -114,6 +114,7 @@ void journal_close(struct journal *j)
 		close(j->dir_fd);
 	free(j->dir);
 	free(j->state_dir);
+	intent_free(&j->intent);
 	if (j->lock_fd >= 0)
 		close(j->lock_fd); /* releases the flock */
 	*j = (struct journal){ .lock_fd = -1, .dir_fd = -1 };
@@ -126,8 +127,9 @@ static int cmp_tx(const void *a, const void *b)
 }
 
 /* tx/NAME never became pending (no config file was touched), or was being dropped (its files
- * are back as they were): nothing depends on it. Best effort: what stays is discarded next time. */
-static void discard_unfinished(int txfd, const char *name)
+ * are back as they were): nothing depends on it (nor on a revert.tmp). Best effort: what stays is
+ * discarded next time. */
+void journal_discard_dir(int txfd, const char *name)
 {
 	log_debug("discarding unfinished journal entry %s", name);
 	int dfd = openat(txfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -170,7 +172,7 @@ static int load_all(struct journal *j)
 		char *end;
 		unsigned long id = strtoul(de->d_name, &end, 10);
 		if (streq(end, ".tmp")) {
-			discard_unfinished(dirfd(d), de->d_name);
+			journal_discard_dir(dirfd(d), de->d_name);
 			continue;
 		}
 		if (end == de->d_name || (*end && !streq(end, ".pending"))) {
@@ -190,7 +192,7 @@ static int load_all(struct journal *j)
 			r = -ENOMEM;
 			break;
 		}
-		if ((r = tx_load(dirfd(d), txdir, de->d_name, t)) < 0)
+		if ((r = tx_load(dirfd(d), txdir, de->d_name, t, intent_meta_limit(j, t->id))) < 0)
 			break;
 	}
 	closedir(d);
@@ -241,6 +243,8 @@ int journal_open(struct journal *j, const char *root, const char *state_dir, boo
 	if (r == -ENOENT)
 		return journal_make_dir(j);
 	if (r < 0)
+		return r;
+	if ((r = intent_load(j)) < 0)
 		return r;
 	return load_all(j);
 }

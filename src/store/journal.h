@@ -57,6 +57,40 @@ struct tx {
 	size_t n_fw;
 };
 
+/* A revert in progress (journal-intent.c), STATE/revert.pending then STATE/revert.done: written
+ * before its first file is touched, it holds each file's bytes from before the revert. A revert
+ * killed while pending (its files part written, its services maybe restarted, rebase lines maybe
+ * appended) is undone by the next revert: files that hold what it wrote get their bytes back, the
+ * staying transactions' meta files are cut to their size from before it. Once done (every rebase
+ * line written), only the transactions it takes out are left to drop. */
+enum intent_state { INTENT_NONE, INTENT_PENDING, INTENT_DONE };
+
+struct intent_file {
+	char *path;                 /* target-system path */
+	char *postmap_type;         /* a table source: its compiled table follows it */
+	bool existed;               /* before the revert */
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	char before[65], after[65]; /* hashes of the bytes before and of what the revert writes ("-": absent) */
+};
+
+struct intent_keep {
+	unsigned id;
+	off_t meta_size;            /* the size of the staying transaction's meta before the revert */
+};
+
+struct revert_intent {
+	enum intent_state state;
+	unsigned modes;             /* of the transactions it takes out (they may be gone once done) */
+	unsigned *drop;             /* the transactions it takes out */
+	size_t n_drop;
+	struct intent_keep *keep;
+	size_t n_keep;
+	struct intent_file *files;
+	size_t n_files;
+};
+
 struct journal {
 	char *dir;                  /* ROOT/STATE, for messages */
 	char *state_dir;            /* STATE, on the target system */
@@ -64,6 +98,7 @@ struct journal {
 	int dir_fd;                 /* STATE, opened beneath the root (-1 until it exists) */
 	struct tx *txs;             /* ascending id */
 	size_t n;
+	struct revert_intent intent; /* an interrupted revert (its view: the journal from before it) */
 };
 
 /* Take the lock of every op25b run on ROOT (flock on the root directory; waiting at most TIMEOUT
@@ -102,3 +137,18 @@ size_t journal_origins(const struct journal *j, unsigned mode, const char **v, s
 
 /* The original bytes of file I of T. */
 int journal_original(const struct journal *j, const struct tx *t, size_t i, char **data, size_t *len);
+
+/* The revert intent (struct revert_intent): begun before the first file of S is written, with the
+ * transactions the revert takes out (DROP, N_DROP); done once every rebase line is written (the
+ * revert then only has transactions to drop); ended when it is all written, or when its files were
+ * put back. Each step is fsync'ed. */
+int journal_intent_begin(struct journal *j, const struct conf_set *s, const unsigned *drop, size_t n_drop);
+int journal_intent_done(struct journal *j);
+int journal_intent_end(struct journal *j);
+/* The modes of the transactions an interrupted revert takes out (0: none was interrupted). */
+unsigned journal_intent_modes(const struct journal *j);
+/* The bytes file I of the pending intent held before the revert. */
+int journal_intent_before(const struct journal *j, size_t i, char **data, size_t *len);
+/* A pending intent's files are back: the staying transactions' meta files lose the lines the
+ * interrupted revert added (they were loaded without them). */
+int journal_intent_cut(struct journal *j);

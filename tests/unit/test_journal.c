@@ -1,6 +1,7 @@
 /* Unit tests of the journal as it is read back (src/store/journal*.c): a meta file with every kind
  * of line loads into the transaction op25b wrote; each malformed line is a corrupted journal
- * (-EBADMSG), never a guess; unfinished entries (N.tmp) are discarded; originals are checked
+ * (-EBADMSG), never a guess; unfinished entries (N.tmp) are discarded; a revert killed before it
+ * was done (its intent) hides the lines it added, and is read as strictly; originals are checked
  * against their hash; the origins of what is applied are each named once. On a scratch root. */
 #include <check.h>
 #include <errno.h>
@@ -23,21 +24,36 @@ static void path_of(char *p, size_t size, const char *rel)
 	snprintf(p, size, "%s" STATE "/tx/%s", root, rel);
 }
 
-static void mkdir_tx(const char *name)
+/* REL under the state directory: made as a directory, or written with TEXT. */
+static void mkdir_state(const char *rel)
 {
 	char p[256];
-	path_of(p, sizeof(p), name);
+	snprintf(p, sizeof(p), "%s" STATE "/%s", root, rel);
 	ck_assert_int_eq(mkdir(p, 0700), 0);
 }
 
-static void put_tx(const char *rel, const char *text)
+static void put_state(const char *rel, const char *text)
 {
 	char p[256];
-	path_of(p, sizeof(p), rel);
+	snprintf(p, sizeof(p), "%s" STATE "/%s", root, rel);
 	FILE *f = fopen(p, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
 	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void mkdir_tx(const char *name)
+{
+	char rel[128];
+	snprintf(rel, sizeof(rel), "tx/%s", name);
+	mkdir_state(rel);
+}
+
+static void put_tx(const char *name, const char *text)
+{
+	char rel[128];
+	snprintf(rel, sizeof(rel), "tx/%s", name);
+	put_state(rel, text);
 }
 
 static void setup(void)
@@ -173,13 +189,21 @@ static const char *const bad_meta[] = {
 	"op25b-journal 1\nmode smtps\nfirewall pub#lic smtps 1\n",
 };
 
-START_TEST(malformed_line_is_corrupted)
+/* DIR/meta under the state dir holding TEXT: the journal does not open. */
+static void corrupted(const char *dir, const char *text)
 {
 	struct journal j;
-	mkdir_tx("000001");
-	put_tx("000001/meta", bad_meta[_i]);
+	char meta[64];
+	mkdir_state(dir);
+	snprintf(meta, sizeof(meta), "%s/meta", dir);
+	put_state(meta, text);
 	ck_assert_int_eq(journal_open(&j, root, STATE, false, 1), -EBADMSG);
 	journal_close(&j);
+}
+
+START_TEST(malformed_line_is_corrupted)
+{
+	corrupted("tx/000001", bad_meta[_i]);
 }
 END_TEST
 
@@ -194,6 +218,93 @@ START_TEST(unfinished_entry_discarded)
 	path_of(p, sizeof(p), "000002.tmp");
 	ck_assert_int_eq(access(p, F_OK), -1);
 	journal_close(&j);
+}
+END_TEST
+
+#define STAYING_META "op25b-journal 1\nmode submission\n" \
+	"file existed=1 uid=0 gid=0 mode=644 secret=0 orig=aa new=bb lens=Postfix_Main /etc/postfix/main.cf\n" \
+	"edit 0 relayhost - =isp\n"
+
+/* A revert killed while pending: the lines it appended to a staying transaction (its rebase) are
+ * not read, so the journal is the one from before it; what it takes out and writes is known. */
+START_TEST(pending_intent_hides_its_lines)
+{
+	struct journal j;
+	char intent[512];
+	mkdir_tx("000001");
+	put_tx("000001/meta", "op25b-journal 1\nmode smtps\n"
+			      "file existed=1 uid=0 gid=0 mode=644 secret=0 orig=aa new=cc lens=Postfix_Main /etc/postfix/main.cf\n");
+	mkdir_tx("000002");
+	put_tx("000002/meta", STAYING_META "rebase 0 existed=1 uid=0 gid=0 mode=644 orig=dd new=ee copy=base.0.1\n"
+					   "edit 0 relayhost - =isp2\n");
+	snprintf(intent, sizeof(intent),
+		 "op25b-revert 1\nmode smtps\ndrop 1\nkeep 2 %zu\n"
+		 "file existed=1 uid=0 gid=0 mode=644 before=%064d after=- postmap=hash /etc/postfix/isp%%20info\n",
+		 strlen(STAYING_META), 0);
+	mkdir_state("revert.pending");
+	put_state("revert.pending/meta", intent);
+	mkdir_state("revert.tmp"); /* an intent that never became pending: discarded */
+	put_state("revert.tmp/meta", "half");
+	ck_assert_int_eq(journal_open(&j, root, STATE, false, 1), 0);
+	ck_assert_int_eq(j.intent.state, INTENT_PENDING);
+	ck_assert_uint_eq(j.n, 2);
+	const struct tx *t = &j.txs[1];
+	ck_assert_uint_eq(t->rebases, 0);
+	ck_assert_str_eq(t->files[0].new_hash, "bb");
+	ck_assert_uint_eq(t->files[0].n_edits, 1);
+	ck_assert_str_eq(t->files[0].edits[0].after, "isp");
+	ck_assert_uint_eq(j.intent.n_drop, 1);
+	ck_assert_uint_eq(j.intent.drop[0], 1);
+	ck_assert_uint_eq(journal_intent_modes(&j), MODE_SMTPS);
+	ck_assert_uint_eq(j.intent.n_files, 1);
+	ck_assert_str_eq(j.intent.files[0].path, "/etc/postfix/isp info");
+	ck_assert_str_eq(j.intent.files[0].postmap_type, "hash");
+	ck_assert_str_eq(j.intent.files[0].after, "-");
+	char p[256];
+	snprintf(p, sizeof(p), "%s" STATE "/revert.tmp", root);
+	ck_assert_int_eq(access(p, F_OK), -1);
+	journal_close(&j);
+}
+END_TEST
+
+/* Once done, every line it wrote counts: only its transactions are left to drop. */
+START_TEST(done_intent_reads_everything)
+{
+	struct journal j;
+	mkdir_tx("000002");
+	put_tx("000002/meta", STAYING_META "rebase 0 existed=1 uid=0 gid=0 mode=644 orig=dd new=ee copy=base.0.1\n");
+	mkdir_state("revert.done");
+	put_state("revert.done/meta", "op25b-revert 1\nmode submission\ndrop 1\nkeep 2 10\n");
+	ck_assert_int_eq(journal_open(&j, root, STATE, false, 1), 0);
+	ck_assert_int_eq(j.intent.state, INTENT_DONE);
+	ck_assert_uint_eq(journal_intent_modes(&j), MODE_SUBMISSION); /* tx 1 is gone already */
+	ck_assert_uint_eq(j.txs[0].rebases, 1);
+	ck_assert_str_eq(j.txs[0].files[0].new_hash, "ee");
+	journal_close(&j);
+}
+END_TEST
+
+static const char *const bad_intent[] = {
+	"op25b-revert 2\n",                                                   /* another version */
+	"",                                                                   /* empty */
+	"op25b-revert 1\ndrop 0\n",
+	"op25b-revert 1\ndrop x\n",
+	"op25b-revert 1\nkeep 1\n",                                          /* no size */
+	"op25b-revert 1\nkeep 1 -5\n",
+	"op25b-revert 1\nwhat 1\n",
+	"op25b-revert 1\nmode smtp\n",
+	"op25b-revert 1\nmode\n",
+	"op25b-revert 1\nfile existed=1 uid=0 gid=0 mode=644 before=- after=- postmap=- etc/x\n",
+	"op25b-revert 1\nfile existed=1 uid=0 gid=0 mode=644 before=- after=- postmap=- /etc/../x\n",
+	"op25b-revert 1\nfile existed=1 uid=0 gid=0 mode=644 before=ab after=- postmap=- /etc/x\n",
+	"op25b-revert 1\nfile existed=2 uid=0 gid=0 mode=644 before=- after=- postmap=- /etc/x\n",
+	"op25b-revert 1\nfile existed=1 uid=0 gid=0 mode=644 before=- after=- /etc/x\n",
+	"op25b-revert 1\nfile existed=1 uid=0 gid=0 mode=644 before=- after=- postmap=- /etc/x extra\n",
+};
+
+START_TEST(malformed_intent_is_corrupted)
+{
+	corrupted("revert.pending", bad_intent[_i]);
 }
 END_TEST
 
@@ -251,6 +362,9 @@ static Suite *suite(void)
 	tcase_add_test(t, rebase_replaces_start_and_edits);
 	tcase_add_loop_test(t, malformed_line_is_corrupted, 0, (int)ELEMENTSOF(bad_meta));
 	tcase_add_test(t, unfinished_entry_discarded);
+	tcase_add_test(t, pending_intent_hides_its_lines);
+	tcase_add_test(t, done_intent_reads_everything);
+	tcase_add_loop_test(t, malformed_intent_is_corrupted, 0, (int)ELEMENTSOF(bad_intent));
 	tcase_add_test(t, original_checked_against_its_hash);
 	tcase_add_test(t, origins_each_once_pending_ignored);
 	suite_add_tcase(s, t);
