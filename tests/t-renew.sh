@@ -127,6 +127,9 @@ check "log lists the reload-certs run" grep -q 'reload-certs' "$OUT"
 # state=absent reverts (and reloads), present again applies.
 if command -v ansible-playbook >/dev/null && [ -x /usr/bin/python3 ]; then
 	A=/run/op25b/ansible; mkdir -p "$S$A"
+	# The collection is copied in: the namespaces have their own /tmp, and the checkout may be
+	# under the host's (a CI clone in /tmp met "couldn't resolve module op25b.mailserver.op25b").
+	cp -a "$TOP/contrib/ansible" "$S$A/collections"
 	cat > "$S$A/play.yml" <<EOF2
 - hosts: localhost
   connection: local
@@ -142,9 +145,10 @@ if command -v ansible-playbook >/dev/null && [ -x /usr/bin/python3 ]; then
         state_dir: /run/op25b/state
         no_firewall: true
 EOF2
-	aplay() { X env ANSIBLE_COLLECTIONS_PATH="$TOP/contrib/ansible" ANSIBLE_LOCAL_TEMP=$A/tmp ANSIBLE_HOME=$A/home \
+	aplay() { X env ANSIBLE_COLLECTIONS_PATH="$A/collections" ANSIBLE_LOCAL_TEMP=$A/tmp ANSIBLE_HOME=$A/home \
 		ANSIBLE_NOCOLOR=1 ansible-playbook -i localhost, -e st="$1" "$A/play.yml" >"$OUT" 2>&1; rc=$?
-		grep -E '^(changed|ok|fatal)|^localhost' "$OUT" | sed 's/^/#   /' | cut -c1-150; }
+		grep -E '^(changed|ok|fatal)|^localhost' "$OUT" | sed 's/^/#   /' | cut -c1-150
+		grep -qE '^localhost' "$OUT" || tail -n 5 "$OUT" | sed 's/^/#   /'; }
 	changed_is() { [ "$rc" = 0 ] && grep -qE "^localhost +: ok=1 +changed=$1 " "$OUT"; }
 	aplay present
 	check "ansible (online): applied already: ok, changed=0" changed_is 0
