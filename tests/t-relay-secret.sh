@@ -4,7 +4,8 @@
 #   - a user or password that is not valid UTF-8 or holds a control character is refused (exit 2)
 #     before anything is written, and the message does not echo it (postmap would drop the line);
 #   - the map and its compiled table end root:root 0600 whatever they were (a user who owned them
-#     kept reading the password);
+#     kept reading the password); revert gives back the owner and mode they had, unless someone
+#     changed them since (then theirs stay, as an admin's chmod of main.cf does);
 #   - an entry for the same relay in another letter case is replaced, not duplicated (postmap
 #     folds keys: the old password won);
 #   - while the password is in memory the process cannot dump core and others cannot read its memory
@@ -81,6 +82,28 @@ for how in "uid 1000, 0644" "uid 1000 group 1000, 0600" "root, 0644 table only";
 	got=$(stat -c '%U:%G %a' "$root/etc/postfix/ispinfo" "$root/etc/postfix/ispinfo.db" | sort -u | tr '\n' ' ')
 	check "map and table were $how: now root:root 0600 both (got: $got)" test "$RC/$got" = "0/root:root 600 "
 done
+# Revert gives the map its owner and mode back ("uid 1000, 0644" above): op25b made it root:root
+# 0600. One that someone changed since keeps theirs, as main.cf chmod'ed by an admin does.
+"$OP25B" revert -q --root="$root" >"$SCRATCH/out" 2>&1; RC=$?
+got=$(stat -c '%U:%G %a' "$root/etc/postfix/ispinfo")
+check "revert: the map is back as it was, root:root 0600 -> $got" test "$RC/$got" = "0/root:root 600"
+root=$(new_root debian12); pwfile "$root" Zq-new-pw
+printf '[other.example]:587 someone:else\n' >"$root/etc/postfix/ispinfo"
+chown 1000 "$root/etc/postfix/ispinfo"; chmod 644 "$root/etc/postfix/ispinfo"
+cp -p "$root/etc/postfix/ispinfo" "$SCRATCH/ispinfo.orig"
+sub "$root" --relay-user=homeuser --relay-password-file="$PWF"
+"$OP25B" revert -q --root="$root" >"$SCRATCH/out" 2>&1; RC=$?
+got=$(stat -c '%u %a' "$root/etc/postfix/ispinfo")
+check "revert of a map that was uid 1000 0644: its bytes, uid 1000 and 0644 again (got $got)" \
+	test "$RC/$got" = "0/1000 644" -a "$(cmp -s "$root/etc/postfix/ispinfo" "$SCRATCH/ispinfo.orig" && echo same)" = same
+root=$(new_root debian12); pwfile "$root" Zq-new-pw
+sub "$root" --relay-user=homeuser --relay-password-file="$PWF"
+before=$(stat -c '%U:%G %a' "$root/etc/postfix/main.cf")
+chmod 640 "$root/etc/postfix/main.cf"; chgrp 8 "$root/etc/postfix/main.cf"
+"$OP25B" revert -q --root="$root" >"$SCRATCH/out" 2>&1; RC=$?
+got=$(stat -c '%U:%g %a' "$root/etc/postfix/main.cf")
+check "main.cf ($before) chmod 640 and chgrp 8 after apply: revert keeps them (got $got)" test "$RC/$got" = "0/root:8 640"
+
 # The content is already right, only the owner is not: still fixed (no "nothing to change").
 root=$(new_root debian12); pwfile "$root" Zq-same-pw
 sub "$root" --relay-user=homeuser --relay-password-file="$PWF"

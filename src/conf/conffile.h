@@ -34,6 +34,8 @@ struct conf_file {
 	bool claimed;                 /* a whole file (a drop-in) this run needs as it is: journaled unchanged */
 	mode_t create_mode;           /* mode of a file op25b creates */
 	mode_t force_mode;            /* non-zero: written with this mode whatever it had (the map) */
+	bool force_root;              /* written root:root whatever owner it had (the map); st keeps
+	                               * the owner it had, which the journal records */
 	bool secret;                  /* never shown in a diff or a message */
 	char *postmap_type;           /* a Postfix table source: compiled (postmap) after each write */
 	struct edit *edits;

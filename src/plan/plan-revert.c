@@ -60,9 +60,17 @@ static void set_content(struct conf_file *f, char *data, size_t len)
 	f->new_len = len;
 }
 
-/* Owner and mode as they were before X. */
+/* Owner and mode as they were before X, when the file has the ones op25b gave it: op25b keeps a
+ * file's owner and mode, except the password map's (root:root 0600, plan-submission.c). An owner
+ * or mode someone set since stays, as their edits do (an admin's chmod 640 main.cf). */
 static void restore_owner(struct conf_file *f, const struct tx_file *x)
 {
+	bool map = x->postmap_type != NULL;
+	uid_t uid = map ? 0 : x->uid;
+	gid_t gid = map ? 0 : x->gid;
+	mode_t mode = map ? 0600 : x->mode;
+	if (f->st.st_uid != uid || f->st.st_gid != gid || (f->st.st_mode & 07777) != mode)
+		return;
 	f->st.st_uid = x->uid;
 	f->st.st_gid = x->gid;
 	f->st.st_mode = (f->st.st_mode & ~07777u) | x->mode;

@@ -19,8 +19,7 @@ static int plan_map(const struct relay_settings *o, const struct relay_facts *rf
 	/* Never readable by others, whatever mode and owner it had (root:root, as its compiled table:
 	 * see postmap_run()). */
 	f->force_mode = 0600;
-	f->st.st_uid = 0;
-	f->st.st_gid = 0;
+	f->force_root = true;
 	char *text;
 	size_t len;
 	int r = relay_map_with_line(f->old, f->old_len, rf->key, o->user, &rf->password, &text, &len);

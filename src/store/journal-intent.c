@@ -245,14 +245,19 @@ static int render(const struct journal *j, const struct conf_set *s, const unsig
 	for (size_t i = 0; i < s->n; i++) {
 		const struct conf_file *c = s->files[i];
 		char bh[65] = "-", ah[65] = "-";
+		struct stat st = { 0 };
 		if (!c->new && !c->remove)
 			continue;
+		/* Its owner and mode now (c->st is what the revert writes). */
+		int r = c->existed ? root_stat(s->root, c->path, false, &st) : 0;
+		if (r < 0)
+			return log_err(r, "%s: %s", c->host_path, strerror(-r));
 		if (c->existed)
 			sha256_hex(c->old, c->old_len, bh);
 		if (!c->remove)
 			sha256_hex(c->new, c->new_len, ah);
 		fprintf(f, "file existed=%d uid=%u gid=%u mode=%o before=%s after=%s postmap=", c->existed,
-			(unsigned)c->st.st_uid, (unsigned)c->st.st_gid, (unsigned)(c->st.st_mode & 07777), bh, ah);
+			(unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777), bh, ah);
 		if (c->postmap_type)
 			meta_put_value(f, c->postmap_type);
 		else

@@ -41,6 +41,8 @@ static int write_one(const struct conf_set *s, struct conf_file *f, int stage_fd
 	struct stat like = f->st;
 	if (f->force_mode)
 		like.st_mode = (like.st_mode & ~07777u) | f->force_mode;
+	if (f->force_root)
+		like.st_uid = like.st_gid = 0;
 	return atomic_replace(s->root, f->path, f->new, f->new_len, f->existed ? &like : NULL,
 			      f->force_mode ? f->force_mode : f->create_mode, expect, f->old_len, stage_fd);
 }

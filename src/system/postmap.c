@@ -154,7 +154,10 @@ int postmap_run(const char *root, const char *postfix_dir, const char *type, con
 	int r = conf_copy(root, postfix_dir, dir);
 	if (r < 0)
 		return r;
-	char *argv[] = { "postmap", "-c", dir, arg, NULL };
+	/* -o: postmap run as root otherwise drops to the source's owner, who cannot write the table
+	 * beside it in a root-owned directory (a map revert gives back to its user); the source is
+	 * reached through the directory resolved beneath the root, and the table gets its owner. */
+	char *argv[] = { "postmap", "-o", "-c", dir, arg, NULL };
 	r = spawn_run_in(argv, dfd, NULL, 0, &out);
 	scratch_remove(dir);
 	if (r == -ENOENT)
