@@ -151,7 +151,7 @@ pwcase() { # DESCRIPTION MESSAGE PRINTF-FORMAT [chmod]: a password file with tha
 	fresh; printf "$3" > "$R$PWF"; chmod "${4:-600}" "$R$PWF"
 	sub "$1" "$2" "${SUB[@]}"
 }
-pwcase "password: two lines" "$PWF: the password has more than one line" 'line1\nline2\n'
+pwcase "password: two lines" "$PWF:2: the password has more than one line" 'line1\nline2\n'
 pwcase "password: a NUL byte" "$PWF: the password contains a NUL byte" 'nul\0byte'
 pwcase "password: empty file" "$PWF: the password is empty" ''
 pwcase "password: only a newline" "$PWF: the password is empty" '\n'

@@ -188,12 +188,13 @@ static int read_secret(int fd, const char *what, const char *prompt, struct secr
 	if (len > 0 && buf[len - 1] == '\r')
 		buf[--len] = '\0';
 	const char *why = NULL;
+	unsigned line = 0; /* where WHY is, when it is not on the first line */
 	if (len == 0)
 		why = "the password is empty";
 	else if (memchr(buf, '\0', len))
 		why = "the password contains a NUL byte";
 	else if (memchr(buf, '\n', len) || memchr(buf, '\r', len))
-		why = "the password has more than one line";
+		why = "the password has more than one line", line = 2;
 	else if (buf[0] == ' ' || buf[0] == '\t' || buf[len - 1] == ' ' || buf[len - 1] == '\t')
 		why = "the password begins or ends with a blank, which postmap would drop";
 	else if ((why = secret_text_problem(buf, len)))
@@ -201,6 +202,8 @@ static int read_secret(int fd, const char *what, const char *prompt, struct secr
 							 : "the password is not valid UTF-8 (not shown)";
 	if (why) {
 		secret_wipe(s);
+		if (line)
+			return log_err(-EINVAL, "%s:%u: %s", what, line, why);
 		return log_err(-EINVAL, "%s: %s", what, why);
 	}
 	s->len = len;
