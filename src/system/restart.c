@@ -157,7 +157,7 @@ static int run(const struct target *o, const struct offline *off, bool no_restar
 		rep->skipped = "--no-restart";
 		return 0;
 	}
-	if (units_offline(off, &why)) {
+	if (units_offline(off, rep->reason, sizeof(rep->reason), &why)) {
 		log_info("restarts skipped (%s): %s %s to use the new configuration", why ? why : "offline",
 			 any_restart ? "restart" : "reload", what(postfix, dovecot));
 		rep->skipped = why ? why : "offline";

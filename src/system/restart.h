@@ -30,6 +30,7 @@ struct restart_report {
 		double sec;          /* from the call to the unit's job end */
 	} v[4];
 	const char *skipped;         /* why nothing was reloaded ("--no-restart", an offline reason), or NULL */
+	char reason[160];            /* where an offline reason made up for this run is kept */
 };
 
 /* OFF: whether the run works on the running system, asked once per run (facts_offline(),

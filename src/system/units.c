@@ -12,9 +12,8 @@
 
 /* ---- whether to restart at all ---- */
 
-bool units_offline(const struct offline *off, const char **why)
+bool units_offline(const struct offline *off, char *buf, size_t size, const char **why)
 {
-	static char reason[160];
 	const char *dummy;
 
 	if (!why)
@@ -37,8 +36,8 @@ bool units_offline(const struct offline *off, const char **why)
 		size_t len = 0;
 		if (read_file("/proc/1/comm", false, &comm, &len) >= 0) {
 			comm[strcspn(comm, "\n")] = '\0';
-			snprintf(reason, sizeof reason, "not booted with systemd (PID 1 is %.64s)", comm);
-			*why = reason;
+			snprintf(buf, size, "not booted with systemd (PID 1 is %.64s)", comm);
+			*why = buf;
 		} else
 			*why = "not booted with systemd";
 		return true;

@@ -6,7 +6,8 @@
  * Typical use, after the new files were written and validated:
  *
  *	const char *why;
- *	if (!units_offline(off, &why)) {
+ *	char reason[160];
+ *	if (!units_offline(off, reason, sizeof(reason), &why)) {
  *		_cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
  *		_cleanup_strv_free_ char **pf = NULL;
  *		struct unit_result res[3];
@@ -47,11 +48,11 @@ struct unit_result {
 	char message[512];       /* "UNIT: job failed, unit failed (failed/failed, exit-code)"; "" when ok */
 };
 
-/* Whether restarts must be skipped, and why (*why: a short static reason, may be NULL): OFF, the
- * run's answer of offline_detect() (--root, SYSTEMD_OFFLINE, a chroot; SYSTEMD_OFFLINE=0 forces
- * online and skips the rest), then whether the system was booted with systemd (sd_booted() <= 0:
- * offline). */
-bool units_offline(const struct offline *off, const char **why);
+/* Whether restarts must be skipped, and why (*why: a short reason, may be NULL; one made up for
+ * this run is written into BUF of SIZE bytes): OFF, the run's answer of offline_detect() (--root,
+ * SYSTEMD_OFFLINE, a chroot; SYSTEMD_OFFLINE=0 forces online and skips the rest), then whether the
+ * system was booted with systemd (sd_booted() <= 0: offline). */
+bool units_offline(const struct offline *off, char *buf, size_t size, const char **why);
 
 /* Connect to systemd. As root and without $DBUS_SYSTEM_BUS_ADDRESS, first systemd's private socket
  * (works without dbus-daemon, as systemctl does), else sd_bus_open_system() (which honours

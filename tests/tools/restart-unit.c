@@ -60,8 +60,9 @@ int main(int argc, char **argv)
 		}
 
 	struct offline off;
+	char reason[160];
 	offline_detect(root, root_given, &off);
-	if (units_offline(&off, &why)) {
+	if (units_offline(&off, reason, sizeof(reason), &why)) {
 		printf("offline: yes (%s)\n", why);
 		return 0;
 	}
