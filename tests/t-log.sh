@@ -125,7 +125,7 @@ fi
 # delivery lines sent the way Postfix sends them (syslog, facility mail).
 B=$TOP/build DRV=$S/run/op25b/bin/maillog-find
 # shellcheck disable=SC2046
-if make -s -C "$TOP" "$B/libop25b.a" >"$SCRATCH/make.log" 2>&1 &&
+if make -s -C "$TOP" B="$B" "$B/libop25b.a" >"$SCRATCH/make.log" 2>&1 &&
 	cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra $(make -s -C "$TOP" print-incflags | sed "s| src/| $TOP/src/|g") \
 	$(pkg-config --cflags augeas libsystemd libssl jansson) -o "$DRV" "$TOP/tests/tools/maillog-find.c" "$B/libop25b.a" \
 	$(pkg-config --libs libcrypto libssl jansson) -ldl >"$SCRATCH/cc.log" 2>&1; then
