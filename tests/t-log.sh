@@ -39,6 +39,13 @@ check "log --json: entries with time, verb, modes, exit, options" \
 printf 'garbage\n' >> "$root/var/lib/op25b/history"
 "$OP25B" log --root="$root" >"$OUT" 2>&1; rc=$?
 check "log: a broken line is skipped with FILE:LINE" bash -c "[ $rc = 0 ] && grep -q 'history:4: not a history record' '$OUT'"
+# A FIFO in place of the history file: the run still ends (it blocked at its end, found by
+# attacking), says the run is not recorded, and its work stands.
+mv "$root/var/lib/op25b/history" "$SCRATCH/history.saved"; mkfifo -m 600 "$root/var/lib/op25b/history"
+timeout 20 "$OP25B" revert -q --root="$root" >"$OUT" 2>&1; rc=$?
+check "history is a FIFO: revert ends (exit $rc), warns that the run is not recorded" \
+	bash -c "[ $rc = 0 ] && grep -q 'history: cannot record this run: not a regular file' '$OUT' && [ -z \"\$(ls '$root/var/lib/op25b/tx')\" ]"
+rm -f "$root/var/lib/op25b/history"; mv "$SCRATCH/history.saved" "$root/var/lib/op25b/history"
 
 # The options come from the option table (src/cli/option-table.h), not from a list of their own:
 # every option given, on the command line or in the file, in the table's order (those that shape

@@ -21,16 +21,20 @@ int history_append(const char *root, const char *state_dir, const json_t *entry)
 		return -ENOMEM;
 	/* O_APPEND and one write per record: concurrent runs (serialised by the lock anyway) cannot
 	 * interleave a line; O_NOFOLLOW: the state dir is root's, a link there is not. */
-	_cleanup_close_ int fd = root_open(root, path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		if (fd == -ENOENT)
-			return 0; /* no state dir: nothing was applied here */
-		log_warn("%s/history: cannot record this run: %s", shown, strerror(-fd));
-		return fd;
+	/* O_NONBLOCK, then only a regular file: a FIFO put there would block the run at its end. */
+	_cleanup_close_ int fd = root_open(root, path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
+	struct stat st;
+	if (fd == -ENOENT)
+		return 0; /* no state dir: nothing was applied here */
+	int r = fd < 0 ? fd : fd_verify_regular(fd, &st);
+	if (r < 0) {
+		log_warn("%s/history: cannot record this run: %s", shown,
+			 r == -ENXIO || r == -ENOTREGULAR ? "not a regular file" : strerror(-r));
+		return r;
 	}
 	size_t len = strlen(line);
 	line[len] = '\n';
-	int r = write_all(fd, line, len + 1);
+	r = write_all(fd, line, len + 1);
 	if (r < 0 || fsync(fd) < 0) {
 		r = r < 0 ? r : -errno;
 		log_warn("%s/history: cannot record this run: %s", shown, strerror(-r));
