@@ -203,6 +203,25 @@ journal_case "journal: a path with '../' out of the root is refused" "/etc/dovec
 journal_case "journal: a path with '../' inside the root is refused" "/etc/dovecot/../op25b/op25b.conf"
 journal_case "journal: a file outside op25b's directories is refused" "/etc/op25b/op25b.conf"
 
+# An interrupted revert's intent is undone only after the journal is checked: a forged one naming a
+# file outside op25b's directories (that a forged transaction names too) must not be written back.
+fresh
+if timeout "$LIMIT" "$OP25B" apply -q --root="$R" "${SMTPS[@]}"; then
+	st=$R/var/lib/op25b meta=$R/var/lib/op25b/tx/000001/meta victim=/etc/op25b/victim.conf
+	dropin=$(grep '^file existed=0' "$meta" | head -n 1 | awk '{print $NF}')
+	sed -i "s|^\(file existed=0 .* \)$(printf '%s' "$dropin" | sed 's/[.|]/\\&/g')\$|\1$victim|" "$meta"
+	mkdir -p "$R/etc/op25b"; printf 'the admin\n' > "$R$victim"
+	mkdir -m 700 "$st/revert.pending"; printf 'forged\n' > "$st/revert.pending/before.0"
+	printf 'op25b-revert 1\nmode smtps\ndrop 1\nfile existed=1 uid=0 gid=0 mode=644 before=%s after=%s postmap=- %s\n' \
+		"$(printf 'forged\n' | sha256sum | cut -c1-64)" "$(sha256sum < "$R$victim" | cut -c1-64)" "$victim" > "$st/revert.pending/meta"
+	chmod 600 "$st/revert.pending/"*
+	out=$(timeout "$LIMIT" "$OP25B" revert --root="$R" 2>&1); rc=$?
+	check "journal: a forged revert intent for a file outside op25b's directories: exit 2, the file kept (exit $rc)" \
+		bash -c "[ $rc = 2 ] && grep -qx 'the admin' '$R$victim' && printf '%s' \"\$1\" | grep -q 'not in a directory op25b manages'" _ "$out"
+else
+	fail "forged revert intent: setup apply"
+fi
+
 # ---- the directory-swap race: R/etc/postfix swapped for a link to $OUT while op25b waits ----
 if make -s -C "$TOP" fault >/dev/null 2>&1 && [ -f "$SO" ]; then
 	fresh

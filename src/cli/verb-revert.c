@@ -185,8 +185,8 @@ static int revert_modes(const struct request *o, struct report *rep, struct jour
 	_cleanup_(zone_stock_done) struct zone_stock zones = { 0 };
 	int r;
 
-	/* The journal is checked before any file it names is read. */
-	if ((r = revert_check_managed(j, &o->target)) < 0 || (r = read_files(&s, j, modes)) < 0 ||
+	/* J was checked by revert() before any file it names was read. */
+	if ((r = read_files(&s, j, modes)) < 0 ||
 	    (r = zone_stock_read(o->target.root, j, &zones)) < 0)
 		return exit_status_of(r);
 	if ((r = plan_revert(&s, j, modes, &(struct revert_originals){ read_original, j, zones.v, zones.n }, &plan)) < 0)
@@ -249,7 +249,8 @@ static int revert(const struct request *o, struct report *rep)
 
 	if ((r = journal_open(&j, o->target.root, o->target.state_dir, false, o->target.timeout_sec)) < 0)
 		return exit_status_of(r);
-	if ((r = finish_interrupted(o, rep, &j)) < 0)
+	/* The journal is checked before any file it names is touched, an interrupted revert's too. */
+	if ((r = revert_check_managed(&j, &o->target)) < 0 || (r = finish_interrupted(o, rep, &j)) < 0)
 		return exit_status_of(r);
 	if (o->origin)
 		modes = revert_modes_of_origin(&j, modes, o->origin);
